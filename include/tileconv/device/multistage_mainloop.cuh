@@ -1,0 +1,41 @@
+#pragma once
+
+/// \file multistage_mainloop.cuh
+/// The cp.async software pipeline shared by the kernels: STAGES - 1 reduction tiles in flight while one is computed.
+
+#include <tileconv/device/ptx.cuh>
+
+namespace tileconv {
+namespace detail {
+
+/// Runs `k_tiles` reduction steps over a ring of `kStages` shared-memory stages.
+/// @param load_stage(k_tile, stage)  issues this thread's cp.async of reduction tile k_tile into ring slot `stage`
+/// @param compute_stage(stage)       consumes ring slot `stage`, which then holds a complete tile
+template <int kStages, class LoadStage, class ComputeStage>
+__device__ void multistage_mainloop(int k_tiles, LoadStage&& load_stage, ComputeStage&& compute_stage) {
+  // Prologue: put kStages - 1 tiles in flight. Every step commits a group, empty or not, so that
+  // wait_group<kStages - 2> below always means "the tile about to be computed has landed".
+#pragma unroll
+  for (int k_tile = 0; k_tile < kStages - 1; ++k_tile) {
+    if (k_tile < k_tiles) {
+      load_stage(k_tile, k_tile);
+    }
+    cp_async_commit();
+  }
+  for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
+    cp_async_wait<kStages - 2>();
+    // Makes every thread's copies of this tile visible, and frees the slot computed last step, which the load
+    // below overwrites.
+    __syncthreads();
+    int const next = k_tile + kStages - 1;
+    if (next < k_tiles) {
+      load_stage(next, next % kStages);
+    }
+    cp_async_commit();
+    compute_stage(k_tile % kStages);
+  }
+  cp_async_wait<0>();
+}
+
+} // namespace detail
+} // namespace tileconv

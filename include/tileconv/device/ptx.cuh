@@ -1,0 +1,57 @@
+#pragma once
+
+/// \file ptx.cuh
+/// The few sm_80 instructions the mainloop needs that CCCL does not wrap: 4-byte cp.async with zero-fill
+/// (cuda::memcpy_async has no zero-fill, and padding taps are zeros we do not want to branch around),
+/// ldmatrix, the TF32 rounding conversion and the TF32 mma.sync.
+
+#include <cstdint>
+
+namespace tileconv {
+namespace detail {
+
+/// Asynchronously copies one float from global to shared memory; writes 0 instead when `valid` is false, in
+/// which case nothing is read from `src` (the PTX src-size of 0).
+__device__ inline void cp_async_f32_zfill(float* dst, float const* src, bool valid) {
+  std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
+  int const src_bytes = valid ? 4 : 0;
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
+}
+
+/// Closes the group of cp.async issued by this thread since the last commit.
+__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+/// Waits until at most `kPending` of this thread's committed cp.async groups are still in flight.
+template <int kPending> __device__ inline void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+/// Loads four 8 x 8 matrices of 16-bit elements from shared memory, i.e. four 8-row x 4-column matrices of
+/// 32-bit elements: lanes 8 j .. 8 j + 7 give the row addresses (16-byte aligned) of matrix j, and lane l receives
+/// element (l / 4, l % 4) of matrix j in d[j]. For 32-bit data that is exactly the TF32 mma's A fragment layout.
+__device__ inline void ldmatrix_x4(std::uint32_t (&d)[4], float const* row) {
+  std::uint32_t const addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+               : "r"(addr));
+}
+
+/// Rounds a float to the nearest TF32 value (ties away from zero), the operand format of the TF32 mma.
+__device__ inline std::uint32_t to_tf32(float value) {
+  std::uint32_t result;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(result) : "f"(value));
+  return result;
+}
+
+/// d += a * b for one m16n8k8 TF32 tile, float accumulators. Fragment layout (g = lane / 4, t = lane % 4):
+/// a = {A[g][t], A[g + 8][t], A[g][t + 4], A[g + 8][t + 4]}, b = {B[t][g], B[t + 4][g]},
+/// d = {D[g][2t], D[g][2t + 1], D[g + 8][2t], D[g + 8][2t + 1]}.
+__device__ inline void mma_tf32_m16n8k8(float (&d)[4], std::uint32_t const (&a)[4], std::uint32_t const (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+} // namespace detail
+} // namespace tileconv

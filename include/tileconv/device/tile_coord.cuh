@@ -1,0 +1,19 @@
+#pragma once
+
+/// \file tile_coord.cuh
+/// Which output tile a block computes.
+
+namespace tileconv {
+namespace detail {
+
+/// The output tile of one block: `BLOCK_OC` channels from `oc0` of group `group`, `BLOCK_OW` flattened pixels
+/// from `pixel0` of image `image`.
+struct TileCoord {
+  int image;
+  int group;
+  int oc0;
+  int pixel0;
+};
+
+} // namespace detail
+} // namespace tileconv

@@ -1,0 +1,36 @@
+#pragma once
+
+/// \file gather_kind.cuh
+/// How the kernel walks the reduction C / groups * R * S, which decides how cheaply it gathers activations.
+
+namespace tileconv {
+
+/// The order of the reduction and the activation gather that goes with it. Both give the same result up to
+/// float summation order; the channel-tiled one is the fast path, the analytic one the reference path.
+enum class GatherKind {
+  /// Channel-tiled where in_channels / groups is a multiple of BLOCK_R, analytic elsewhere.
+  kAuto,
+  /// Reduction in the filter's own (c, r, s) order; every activation element's (c, r, s) is recomputed from its
+  /// reduction index. Works for every problem; a tile may mix channels and taps, so nothing is wasted when
+  /// C / groups is small (an RGB input layer).
+  kAnalytic,
+  /// Reduction as (channel tile, r, s, channel): each BLOCK_R tile is BLOCK_R channels of one filter tap, so a
+  /// thread checks the padding once per tile and steps between rows by a constant. Needs in_channels / groups to
+  /// be a multiple of BLOCK_R.
+  kChannelTiled,
+};
+
+/// A short name of a gather kind, for plans and logs.
+constexpr char const* to_string(GatherKind kind) {
+  switch (kind) {
+  case GatherKind::kAuto:
+    return "auto";
+  case GatherKind::kAnalytic:
+    return "analytic";
+  case GatherKind::kChannelTiled:
+    return "channel-tiled";
+  }
+  return "unknown";
+}
+
+} // namespace tileconv

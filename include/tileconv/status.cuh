@@ -1,0 +1,99 @@
+#pragma once
+
+/// \file status.cuh
+/// The error vocabulary of tileconv: every host entry point returns a `Status`, never throws or prints.
+
+#include <cuda_runtime_api.h>
+
+namespace tileconv {
+
+/// Result of a host-side tileconv call. Anything but `kSuccess` means nothing was launched.
+enum class Status {
+  kSuccess = 0,
+  kErrorInvalidSize,          ///< a tensor dimension (batch, channels, height, width, filter size) is <= 0
+  kErrorInvalidStride,        ///< a stride is <= 0
+  kErrorInvalidDilation,      ///< a dilation is <= 0
+  kErrorInvalidPadding,       ///< a padding is < 0
+  kErrorInvalidGroups,        ///< groups <= 0, or channels / out_channels not divisible by groups
+  kErrorEmptyOutput,          ///< the output height or width by PyTorch's formula is <= 0
+  kErrorProblemTooLarge,      ///< a per-image tensor or the filter has 2^31 elements or more
+  kErrorNullPointer,          ///< input, filter or output is null
+  kErrorMisalignedPointer,    ///< a tensor pointer is not aligned to its element size
+  kErrorOverlappingBuffers,   ///< the output overlaps the input, filter or bias
+  kErrorGridTooLarge,         ///< the launch grid exceeds the device's grid limits
+  kErrorSharedMemoryExceeded, ///< the tile policy needs more shared memory per block than the device allows
+  kErrorArchNotSupported,     ///< the device is older than sm_80 (no TF32 mma.sync)
+  kErrorNotSupported,         ///< the requested kernel variant cannot run this problem (see to_string)
+  kErrorNoKernelImage,        ///< the binary holds no code for this device's architecture (check CUDA_ARCHITECTURES)
+  kErrorInvalidDevice,        ///< no CUDA device, or the device ordinal is out of range
+  kErrorCudaRuntime,          ///< another CUDA runtime call failed; the cudaError_t is reported where asked for
+};
+
+/// A short, stable description of a `Status`, suitable for logs.
+constexpr char const* to_string(Status status) {
+  switch (status) {
+  case Status::kSuccess:
+    return "success";
+  case Status::kErrorInvalidSize:
+    return "invalid size: batch, channels, height, width and filter size must be > 0";
+  case Status::kErrorInvalidStride:
+    return "invalid stride: stride_h and stride_w must be > 0";
+  case Status::kErrorInvalidDilation:
+    return "invalid dilation: dilation_h and dilation_w must be > 0";
+  case Status::kErrorInvalidPadding:
+    return "invalid padding: pad_h and pad_w must be >= 0";
+  case Status::kErrorInvalidGroups:
+    return "invalid groups: groups must be > 0 and divide in_channels and out_channels";
+  case Status::kErrorEmptyOutput:
+    return "empty output: the output height or width is <= 0 for this input, filter, padding and dilation";
+  case Status::kErrorProblemTooLarge:
+    return "problem too large: one image, one output image or the filter has 2^31 elements or more";
+  case Status::kErrorNullPointer:
+    return "null pointer: input, filter and output must be device pointers";
+  case Status::kErrorMisalignedPointer:
+    return "misaligned pointer: tensors must be aligned to 4 bytes (float)";
+  case Status::kErrorOverlappingBuffers:
+    return "overlapping buffers: the output must not overlap the input, filter or bias";
+  case Status::kErrorGridTooLarge:
+    return "grid too large: batch * groups or the output-channel tiles exceed the device's grid limits";
+  case Status::kErrorSharedMemoryExceeded:
+    return "shared memory exceeded: the tile policy needs more shared memory per block than the device has";
+  case Status::kErrorArchNotSupported:
+    return "architecture not supported: tileconv needs compute capability 8.0 or newer";
+  case Status::kErrorNotSupported:
+    return "not supported by this kernel variant: the channel-tiled gather needs in_channels / groups to be a "
+           "multiple of BLOCK_R (use GatherKind::kAuto or kAnalytic)";
+  case Status::kErrorNoKernelImage:
+    return "no kernel image: the binary was not compiled for this GPU's architecture";
+  case Status::kErrorInvalidDevice:
+    return "invalid device: no usable CUDA device";
+  case Status::kErrorCudaRuntime:
+    return "CUDA runtime error";
+  }
+  return "unknown status";
+}
+
+namespace detail {
+
+/// Maps a failed CUDA runtime call to the most specific `Status`, keeping the raw error for the caller.
+inline Status status_from_cuda(cudaError_t error, cudaError_t* cuda_error) {
+  if (cuda_error != nullptr) {
+    *cuda_error = error;
+  }
+  switch (error) {
+  case cudaSuccess:
+    return Status::kSuccess;
+  case cudaErrorNoKernelImageForDevice:
+  case cudaErrorInvalidDeviceFunction:
+    return Status::kErrorNoKernelImage;
+  case cudaErrorNoDevice:
+  case cudaErrorInvalidDevice:
+  case cudaErrorInsufficientDriver:
+    return Status::kErrorInvalidDevice;
+  default:
+    return Status::kErrorCudaRuntime;
+  }
+}
+
+} // namespace detail
+} // namespace tileconv
