@@ -1,0 +1,274 @@
+// tileconv::conv2d, default and with each shipped policy and each gather, against the float64 reference on every
+// shared shape; the launch honours the caller's stream; a call that fails validation launches nothing; DeviceInfo and
+// the runtime occupancy agree with the CUDA runtime.
+#include "support/catch.hpp"
+#include "support/catch_status.hpp"
+#include "support/cuda_check.hpp"
+#include "support/gpu_harness.hpp"
+#include "support/shapes.hpp"
+
+#include <tileconv/tileconv.cuh>
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace tileconv {
+namespace test {
+namespace {
+
+/// Keeps a stream busy for `nanoseconds`, so that work queued behind it visibly waits.
+__global__ void spin_kernel(unsigned long long nanoseconds) {
+  unsigned long long start = 0;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+  for (;;) {
+    unsigned long long now = 0;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+    if (now - start >= nanoseconds) {
+      break;
+    }
+    __nanosleep(1000);
+  }
+}
+
+/// A different random seed for every shape of the shared list, so that each case sees fresh data.
+std::uint64_t seed_for(std::size_t shape_index) { return 1000 + 16 * shape_index; }
+
+} // namespace
+
+TEST_CASE("conv2d matches the float64 reference on every shared shape", "[gpu][conv2d]") {
+  std::size_t const index = GENERATE(from_range(quick_shape_indices()));
+  ShapeCase const& shape = shapes()[index];
+  INFO("shape " << index << ": " << describe(shape));
+  Conv2dHarness harness(shape, seed_for(index));
+  for (Launcher const& launcher : shipped_launchers()) {
+    check_launch(harness, launcher);
+  }
+}
+
+TEST_CASE("conv2d matches the float64 reference on the seed's problem", "[gpu][conv2d][seed]") {
+  // 534M outputs: the reference runs on the device and is reduced there with CUB; one reference serves every
+  // launcher. About 7.5 GB of device memory in all, freed at the end of the test case.
+  std::vector<std::size_t> const seed_shapes = shape_indices(ShapeKind::kSeed);
+  REQUIRE(seed_shapes.size() == 1);
+  ShapeCase const& shape = shapes()[seed_shapes.front()];
+  INFO(describe(shape));
+  Conv2dHarness harness(shape, seed_for(seed_shapes.front()));
+  REQUIRE_FALSE(harness.host_reference());
+  for (Launcher const& launcher : shipped_launchers()) {
+    check_launch(harness, launcher);
+  }
+}
+
+TEST_CASE("conv2d launches on the caller's stream", "[gpu][conv2d][stream]") {
+  // The stream is non-blocking and busy for 100 ms with a spin kernel when the harness poisons the output on it and
+  // then launches. A launcher that honours the stream runs after the poison; one that used the legacy default stream
+  // would run at once, before the poison, and leave NaN behind. Only `stream` is synchronized.
+  ShapeCase const& shape = require_shape("3x3 pad 1 with bias");
+  Conv2dHarness harness(shape, 77);
+  DeviceInfo const device = current_device_info();
+
+  std::vector<Launcher> launchers = shipped_launchers();
+  launchers.push_back(
+      {"tileconv::conv2d(args, DeviceInfo, stream)",
+       [device](Conv2dArguments const& args, cudaStream_t stream) { return tileconv::conv2d(args, device, stream); }});
+  launchers.push_back({"tileconv::conv2d<SmallTilePolicy>(args, DeviceInfo, stream)",
+                       [device](Conv2dArguments const& args, cudaStream_t stream) {
+                         return tileconv::conv2d<SmallTilePolicy>(args, device, stream);
+                       }});
+  Stream stream;
+  for (Launcher const& launcher : launchers) {
+    if (!launcher.applies(harness.arguments())) {
+      continue;
+    }
+    spin_kernel<<<1, 1, 0, stream.get()>>>(100ull * 1000 * 1000);
+    TILECONV_REQUIRE_CUDA(cudaGetLastError());
+    check_launch(harness, launcher, stream.get());
+  }
+}
+
+TEST_CASE("a call that fails validation returns its status and writes nothing", "[gpu][conv2d][validation]") {
+  ShapeCase const& shape = require_shape("groups 2 with bias");
+  Conv2dHarness harness(shape, 99);
+  std::vector<float> const input_before = harness.input().to_host();
+
+  for (Launcher const& launcher : shipped_launchers()) {
+    INFO(launcher.name);
+    struct BadCall {
+      char const* what;
+      Conv2dArguments args;
+      Status expected;
+    };
+    Conv2dArguments const good = harness.arguments();
+    std::vector<BadCall> bad_calls;
+    {
+      Conv2dArguments args = good;
+      args.problem.stride_h = 0;
+      bad_calls.push_back({"stride 0", args, Status::kErrorInvalidStride});
+    }
+    {
+      Conv2dArguments args = good;
+      args.problem.groups = 3;
+      bad_calls.push_back({"groups not dividing the channels", args, Status::kErrorInvalidGroups});
+    }
+    {
+      Conv2dArguments args = good;
+      args.problem.in_h = 1;
+      args.problem.pad_h = 0;
+      bad_calls.push_back({"empty output", args, Status::kErrorEmptyOutput});
+    }
+    {
+      Conv2dArguments args = good;
+      args.filter = nullptr;
+      bad_calls.push_back({"null filter", args, Status::kErrorNullPointer});
+    }
+    {
+      Conv2dArguments args = good;
+      args.output = reinterpret_cast<float*>(reinterpret_cast<char*>(good.output) + 2);
+      bad_calls.push_back({"misaligned output", args, Status::kErrorMisalignedPointer});
+    }
+    {
+      Conv2dArguments args = good;
+      args.output = const_cast<float*>(good.input);
+      bad_calls.push_back({"output over the input", args, Status::kErrorOverlappingBuffers});
+    }
+    for (BadCall const& call : bad_calls) {
+      INFO(call.what);
+      harness.output().poison(nullptr);
+      TILECONV_REQUIRE_CUDA(cudaDeviceSynchronize());
+      Status const status = launcher.launch(call.args, nullptr);
+      CHECK(status == call.expected);
+      TILECONV_REQUIRE_CUDA(cudaDeviceSynchronize());
+      TILECONV_REQUIRE_CUDA(cudaGetLastError()); // nothing was launched, so nothing failed
+      CHECK(harness.output().changed_words() == 0);
+      CHECK(harness.input().to_host() == input_before);
+    }
+  }
+}
+
+TEST_CASE("the channel-tiled gather refuses channels that are no multiple of BLOCK_R and writes nothing",
+          "[gpu][conv2d][validation]") {
+  DeviceInfo const device = current_device_info();
+  Conv2dHarness harness(require_shape("groups 4"), 123); // 8 channels per group, BLOCK_R 16
+  harness.output().poison(nullptr);
+  TILECONV_REQUIRE_CUDA(cudaDeviceSynchronize());
+  Conv2dArguments const args = harness.arguments();
+  CHECK(Conv2d<SmallTilePolicy, GatherKind::kChannelTiled>::run(args, device) == Status::kErrorNotSupported);
+  CHECK(Conv2d<NarrowTilePolicy, GatherKind::kChannelTiled>::run(args, device) == Status::kErrorNotSupported);
+  CHECK(Conv2d<LargeTilePolicy, GatherKind::kChannelTiled>::run(args, device) == Status::kErrorNotSupported);
+  TILECONV_REQUIRE_CUDA(cudaDeviceSynchronize());
+  TILECONV_REQUIRE_CUDA(cudaGetLastError());
+  CHECK(harness.output().changed_words() == 0);
+}
+
+TEST_CASE("every gather of every shipped policy runs on some shared shape", "[gpu][conv2d]") {
+  // The correctness test skips the shapes a fixed gather does not apply to; this makes sure that it skips not all.
+  std::vector<Launcher> const launchers = shipped_launchers();
+  std::vector<int> runs(launchers.size(), 0);
+  for (ShapeCase const& shape : shapes()) {
+    Conv2dArguments args; // applies() reads only the problem and the pointers' values
+    args.problem = shape.problem;
+    args.input = reinterpret_cast<float const*>(std::uintptr_t{1} << 40);
+    args.filter = reinterpret_cast<float const*>(std::uintptr_t{2} << 40);
+    args.output = reinterpret_cast<float*>(std::uintptr_t{3} << 40);
+    for (std::size_t i = 0; i < launchers.size(); ++i) {
+      runs[i] += launchers[i].applies(args) ? 1 : 0;
+    }
+  }
+  for (std::size_t i = 0; i < launchers.size(); ++i) {
+    INFO(launchers[i].name << " applies to " << runs[i] << " of " << shapes().size() << " shapes");
+    CHECK(runs[i] > 0);
+  }
+}
+
+TEST_CASE("DeviceInfo::query agrees with cudaGetDeviceProperties", "[gpu][plan]") {
+  int device = -1;
+  TILECONV_REQUIRE_CUDA(cudaGetDevice(&device));
+  cudaDeviceProp prop{};
+  TILECONV_REQUIRE_CUDA(cudaGetDeviceProperties(&prop, device));
+  DeviceInfo info;
+  TILECONV_REQUIRE_SUCCESS(DeviceInfo::query(device, &info));
+  INFO(prop.name);
+  CHECK(info.device == device);
+  CHECK(info.sm_count == prop.multiProcessorCount);
+  CHECK(info.cc_major == prop.major);
+  CHECK(info.cc_minor == prop.minor);
+  CHECK(info.smem_per_sm == static_cast<int>(prop.sharedMemPerMultiprocessor));
+  CHECK(info.smem_per_block_optin == static_cast<int>(prop.sharedMemPerBlockOptin));
+  CHECK(info.smem_reserved_per_block == static_cast<int>(prop.reservedSharedMemPerBlock));
+  CHECK(info.max_threads_per_sm == prop.maxThreadsPerMultiProcessor);
+  CHECK(info.max_blocks_per_sm == prop.maxBlocksPerMultiProcessor);
+  CHECK(info.regs_per_sm == prop.regsPerMultiprocessor);
+  CHECK(info.max_grid[0] == prop.maxGridSize[0]);
+  CHECK(info.max_grid[1] == prop.maxGridSize[1]);
+  CHECK(info.max_grid[2] == prop.maxGridSize[2]);
+
+  SECTION("an ordinal past the last device is kErrorInvalidDevice, with the runtime's error") {
+    int count = 0;
+    TILECONV_REQUIRE_CUDA(cudaGetDeviceCount(&count));
+    cudaError_t raw = cudaSuccess;
+    CHECK(DeviceInfo::query(count, &info, &raw) == Status::kErrorInvalidDevice);
+    CHECK(raw == cudaErrorInvalidDevice);
+    // The failed attribute query may leave its error as the last error; reading it clears it, and it is not sticky.
+    cudaError_t const last = cudaGetLastError();
+    CHECK((last == cudaSuccess || last == cudaErrorInvalidDevice));
+    TILECONV_REQUIRE_CUDA(cudaGetLastError());
+  }
+}
+
+TEMPLATE_TEST_CASE("Conv2d<Policy>::plan takes blocks per SM from the occupancy API", "[gpu][plan]", LargeTilePolicy,
+                   NarrowTilePolicy, SmallTilePolicy) {
+  DeviceInfo const device = current_device_info();
+  for (char const* name : {"ResNet-50 layer3 3x3", "ResNet-50 layer2 3x3/2", "7x7 stride 2 pad 3, C=3"}) {
+    Conv2dProblem const problem = require_shape(name).problem;
+    LaunchPlan measured;
+    TILECONV_REQUIRE_SUCCESS(Conv2d<TestType>::plan(problem, device, &measured));
+    INFO(name << ": " << to_string(measured));
+    CHECK(measured.occupancy_from_runtime);
+    CHECK(measured.gather == Conv2d<TestType>::gather_for(problem)); // resolved: never kAuto
+    CHECK(measured.gather != GatherKind::kAuto);
+    LaunchPlan estimated;
+    TILECONV_REQUIRE_SUCCESS(make_launch_plan<TestType>(problem, device, &estimated, measured.gather));
+    CHECK(measured.blocks_per_sm >= 1);
+    // registers can only lower the count that shared memory, threads and blocks allow
+    CHECK(measured.blocks_per_sm <= estimated.blocks_per_sm);
+    CHECK(measured.grid.x == estimated.grid.x);
+    CHECK(measured.grid.y == estimated.grid.y);
+    CHECK(measured.grid.z == estimated.grid.z);
+    CHECK(measured.smem_bytes == estimated.smem_bytes);
+  }
+}
+
+TEST_CASE("plan_conv2d plans the policy that the default launcher chooses", "[gpu][plan]") {
+  DeviceInfo const device = current_device_info();
+  for (std::size_t index : quick_shape_indices()) {
+    Conv2dProblem const& problem = shapes()[index].problem;
+    INFO(describe(shapes()[index]));
+    LaunchPlan plan;
+    TILECONV_REQUIRE_SUCCESS(plan_conv2d(problem, device, &plan));
+    LaunchPlan expected;
+    switch (choose_default_policy(problem, device)) {
+    case DefaultPolicy::kLargeTile:
+      TILECONV_REQUIRE_SUCCESS(make_launch_plan<LargeTilePolicy>(problem, device, &expected));
+      expected.gather = Conv2d<LargeTilePolicy>::gather_for(problem);
+      break;
+    case DefaultPolicy::kNarrowTile:
+      TILECONV_REQUIRE_SUCCESS(make_launch_plan<NarrowTilePolicy>(problem, device, &expected));
+      expected.gather = Conv2d<NarrowTilePolicy>::gather_for(problem);
+      break;
+    case DefaultPolicy::kSmallTile:
+      TILECONV_REQUIRE_SUCCESS(make_launch_plan<SmallTilePolicy>(problem, device, &expected));
+      expected.gather = Conv2d<SmallTilePolicy>::gather_for(problem);
+      break;
+    }
+    CHECK(plan.block_oc == expected.block_oc);
+    CHECK(plan.block_ow == expected.block_ow);
+    CHECK(plan.stages == expected.stages);
+    CHECK(plan.gather == expected.gather);
+    CHECK(plan.occupancy_from_runtime);
+  }
+}
+
+} // namespace test
+} // namespace tileconv

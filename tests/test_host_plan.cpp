@@ -1,0 +1,327 @@
+// make_launch_plan and choose_default_policy on hand-written DeviceInfos of an H100, an RTX 4090 and an A100: the
+// grid covers every output tile exactly once, respects the device's limits, and the occupancy estimate, waves and
+// edge-tile waste match numbers worked out by hand.
+#include "support/catch.hpp"
+#include "support/catch_status.hpp"
+#include "support/fake_devices.hpp"
+#include "support/shapes.hpp"
+
+#include <tileconv/tileconv.cuh>
+
+#include <cstdint>
+#include <string>
+
+namespace tileconv {
+namespace test {
+namespace {
+
+struct NamedDevice {
+  char const* name;
+  DeviceInfo info;
+};
+
+NamedDevice const* fake_devices() {
+  static NamedDevice const devices[] = {{"H100", h100()}, {"RTX 4090", rtx4090()}, {"A100", a100()}};
+  return devices;
+}
+constexpr int kFakeDevices = 3;
+
+/// Fixed policies for the hand-computed numbers, so that retuning the shipped defaults does not change them.
+/// 4 x (128 x 20 + 16 x 136) x 4 B = 75776 B, + 1024 reserved = 76800 B per block.
+using Tile128 = TilePolicy<128, 128, 16, 2, 4, 4>;
+/// 4 x (64 x 20 + 16 x 72) x 4 B = 38912 B, + 1024 reserved = 39936 B per block.
+using Tile64 = TilePolicy<64, 64, 16, 2, 2, 4>;
+/// 2 warps, 3 stages of BLOCK_R 8.
+using TwoWarp = TilePolicy<32, 64, 8, 1, 2, 3>;
+
+DeviceInfo with_sm_count(DeviceInfo device, int sm_count) {
+  device.sm_count = sm_count;
+  return device;
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("the plan's grid covers every output tile exactly once and respects the device's limits", "[plan]",
+                   LargeTilePolicy, NarrowTilePolicy, SmallTilePolicy, Tile128, TwoWarp) {
+  using Policy = TestType;
+  for (int d = 0; d < kFakeDevices; ++d) {
+    NamedDevice const& device = fake_devices()[d];
+    for (ShapeCase const& shape : shapes()) {
+      Conv2dProblem const& problem = shape.problem;
+      INFO(device.name << ", policy " << Policy::BLOCK_OC << "x" << Policy::BLOCK_OW << ": " << describe(shape));
+      LaunchPlan plan;
+      REQUIRE(make_launch_plan<Policy>(problem, device.info, &plan) == Status::kSuccess);
+
+      // one block per tile: the last block starts inside the problem, and the tiles reach its end
+      std::int64_t const x = plan.grid.x;
+      std::int64_t const y = plan.grid.y;
+      CHECK(x * Policy::BLOCK_OW >= problem.gemm_n());
+      CHECK((x - 1) * Policy::BLOCK_OW < problem.gemm_n());
+      CHECK(y * Policy::BLOCK_OC >= problem.gemm_m());
+      CHECK((y - 1) * Policy::BLOCK_OC < problem.gemm_m());
+      CHECK(std::int64_t{plan.grid.z} == std::int64_t{problem.batch} * problem.groups);
+      CHECK(plan.blocks() == x * y * plan.grid.z);
+
+      // the device's limits
+      CHECK(x <= device.info.max_grid[0]);
+      CHECK(y <= device.info.max_grid[1]);
+      CHECK(std::int64_t{plan.grid.z} <= device.info.max_grid[2]);
+      CHECK(plan.smem_bytes <= device.info.smem_per_block_optin);
+
+      // the policy and the device as planned
+      CHECK(plan.block_oc == Policy::BLOCK_OC);
+      CHECK(plan.block_ow == Policy::BLOCK_OW);
+      CHECK(plan.block_r == Policy::BLOCK_R);
+      CHECK(plan.warps_oc == Policy::WARPS_OC);
+      CHECK(plan.warps_ow == Policy::WARPS_OW);
+      CHECK(plan.stages == Policy::STAGES);
+      CHECK(plan.threads == Policy::kThreads);
+      CHECK(plan.smem_bytes == Policy::kSmemBytes);
+      CHECK(plan.sm_count == device.info.sm_count);
+      CHECK_FALSE(plan.occupancy_from_runtime);
+
+      // the estimate is the largest block count every per-SM limit allows
+      int const per_block = plan.smem_bytes + device.info.smem_reserved_per_block;
+      int const bps = plan.blocks_per_sm;
+      CHECK(bps >= 1);
+      CHECK(bps * per_block <= device.info.smem_per_sm);
+      CHECK(bps * plan.threads <= device.info.max_threads_per_sm);
+      CHECK(bps <= device.info.max_blocks_per_sm);
+      CHECK(((bps + 1) * per_block > device.info.smem_per_sm ||
+             (bps + 1) * plan.threads > device.info.max_threads_per_sm || bps + 1 > device.info.max_blocks_per_sm));
+
+      // edge-tile waste: outputs over outputs the tiles cover
+      CHECK(plan.useful_fraction > 0.0);
+      CHECK(plan.useful_fraction <= 1.0);
+      CHECK(plan.useful_fraction == Catch::Approx(double(problem.gemm_m()) * problem.gemm_n() /
+                                                  (double(y * Policy::BLOCK_OC) * double(x * Policy::BLOCK_OW))));
+    }
+  }
+}
+
+TEST_CASE("blocks per SM from shared memory, threads and block limits match the hand computation", "[plan]") {
+  struct Expected {
+    DeviceInfo device;
+    int tile128;
+    int tile64;
+  };
+  Expected const expected[] = {
+      {h100(), 3, 5},    // 233472 / 76800 = 3.04, / 39936 = 5.85
+      {rtx4090(), 1, 2}, // 102400 / 76800 = 1.33, / 39936 = 2.56
+      {a100(), 2, 4},    // 167936 / 76800 = 2.19, / 39936 = 4.21
+  };
+  Conv2dProblem const problem = conv(2, 16, 32, 32, 32, 3, 3).pad(1, 1);
+  for (Expected const& e : expected) {
+    INFO("sm_" << e.device.compute_capability());
+    LaunchPlan large;
+    LaunchPlan small;
+    REQUIRE(make_launch_plan<Tile128>(problem, e.device, &large) == Status::kSuccess);
+    REQUIRE(make_launch_plan<Tile64>(problem, e.device, &small) == Status::kSuccess);
+    CHECK(large.blocks_per_sm == e.tile128);
+    CHECK(small.blocks_per_sm == e.tile64);
+  }
+  SECTION("the thread limit binds when shared memory does not") {
+    DeviceInfo device = h100();
+    device.max_threads_per_sm = 512; // 2 blocks of 256 threads, 4 of 128
+    LaunchPlan large;
+    LaunchPlan small;
+    REQUIRE(make_launch_plan<Tile128>(problem, device, &large) == Status::kSuccess);
+    REQUIRE(make_launch_plan<Tile64>(problem, device, &small) == Status::kSuccess);
+    CHECK(large.blocks_per_sm == 2);
+    CHECK(small.blocks_per_sm == 4);
+  }
+  SECTION("the block limit binds when nothing else does") {
+    DeviceInfo device = h100();
+    device.max_blocks_per_sm = 1;
+    LaunchPlan small;
+    REQUIRE(make_launch_plan<Tile64>(problem, device, &small) == Status::kSuccess);
+    CHECK(small.blocks_per_sm == 1);
+  }
+}
+
+TEST_CASE("seed shape: grid, waves, wave efficiency and useful fraction by hand", "[plan]") {
+  Conv2dProblem const seed = conv(8, 64, 512, 1024, 128, 3, 3); // 510 x 1022 = 521220 pixels, 128 channels
+  SECTION("H100, 128 x 128 tiles") {
+    LaunchPlan plan;
+    REQUIRE(make_launch_plan<Tile128>(seed, h100(), &plan) == Status::kSuccess);
+    CHECK(plan.grid.x == 4073u); // 4072 x 128 = 521216, 4 pixels left over
+    CHECK(plan.grid.y == 1u);
+    CHECK(plan.grid.z == 8u);
+    CHECK(plan.blocks() == 32584);
+    CHECK(plan.waves() == Catch::Approx(32584.0 / 396.0)); // 132 SMs x 3 blocks = 82.28 waves
+    CHECK(plan.wave_efficiency() == Catch::Approx(32584.0 / 396.0 / 83.0));
+    CHECK(plan.useful_fraction == Catch::Approx(521220.0 / 521344.0));
+  }
+  SECTION("H100, 64 x 64 tiles") {
+    LaunchPlan plan;
+    REQUIRE(make_launch_plan<Tile64>(seed, h100(), &plan) == Status::kSuccess);
+    CHECK(plan.grid.x == 8145u); // 8144 x 64 = 521216
+    CHECK(plan.grid.y == 2u);
+    CHECK(plan.grid.z == 8u);
+    CHECK(plan.blocks() == 130320);
+    CHECK(plan.waves() == Catch::Approx(130320.0 / 660.0)); // 132 x 5
+    CHECK(plan.wave_efficiency() == Catch::Approx(130320.0 / 660.0 / 198.0));
+    CHECK(plan.useful_fraction == Catch::Approx(521220.0 / 521280.0));
+  }
+  SECTION("RTX 4090, 128 x 128 tiles") {
+    LaunchPlan plan;
+    REQUIRE(make_launch_plan<Tile128>(seed, rtx4090(), &plan) == Status::kSuccess);
+    CHECK(plan.blocks_per_sm == 1);
+    CHECK(plan.waves() == Catch::Approx(32584.0 / 128.0)); // 254.56
+    CHECK(plan.wave_efficiency() == Catch::Approx(254.5625 / 255.0));
+  }
+  SECTION("A100, 64 x 64 tiles") {
+    LaunchPlan plan;
+    REQUIRE(make_launch_plan<Tile64>(seed, a100(), &plan) == Status::kSuccess);
+    CHECK(plan.blocks_per_sm == 4);
+    CHECK(plan.waves() == Catch::Approx(130320.0 / 432.0)); // 108 x 4 = 301.67
+    CHECK(plan.wave_efficiency() == Catch::Approx(130320.0 / 432.0 / 302.0));
+  }
+}
+
+TEST_CASE("useful fraction counts the padding of edge tiles in both directions", "[plan]") {
+  // 72 channels in two 64-channel tiles, 7 x 5 = 35 pixels in one 64-pixel tile
+  Conv2dProblem const problem = conv(3, 16, 7, 5, 72, 3, 3).pad(1, 1);
+  LaunchPlan plan;
+  REQUIRE(make_launch_plan<Tile64>(problem, h100(), &plan) == Status::kSuccess);
+  CHECK(plan.grid.x == 1u);
+  CHECK(plan.grid.y == 2u);
+  CHECK(plan.grid.z == 3u);
+  CHECK(plan.useful_fraction == Catch::Approx(72.0 * 35.0 / (128.0 * 64.0)));
+}
+
+TEST_CASE("waves and wave efficiency of hand-made plans", "[plan]") {
+  LaunchPlan plan;
+  plan.sm_count = 132;
+  plan.blocks_per_sm = 3;
+  plan.grid = dim3(396, 1, 1); // exactly one full wave
+  CHECK(plan.waves() == Catch::Approx(1.0));
+  CHECK(plan.wave_efficiency() == Catch::Approx(1.0));
+  plan.grid = dim3(397, 1, 1); // one block spills into a second wave
+  CHECK(plan.waves() == Catch::Approx(397.0 / 396.0));
+  CHECK(plan.wave_efficiency() == Catch::Approx(397.0 / 396.0 / 2.0));
+  plan.grid = dim3(66, 2, 3); // 396 blocks over three dimensions: full again
+  CHECK(plan.wave_efficiency() == Catch::Approx(1.0));
+  plan.blocks_per_sm = 1;
+  plan.grid = dim3(100, 1, 1); // less than one wave: 100 of 132 SMs busy
+  CHECK(plan.waves() == Catch::Approx(100.0 / 132.0));
+  CHECK(plan.wave_efficiency() == Catch::Approx(100.0 / 132.0));
+  plan.blocks_per_sm = 0; // nothing fits: no waves, not a division by zero
+  CHECK(plan.waves() == 0.0);
+  CHECK(plan.wave_efficiency() == 0.0);
+}
+
+TEST_CASE("choose_default_policy", "[plan]") {
+  SECTION("at most 64 output pixels per image: small tiles, however many channels") {
+    CHECK(choose_default_policy(conv(32, 512, 7, 7, 2048, 1, 1), h100()) == DefaultPolicy::kSmallTile);  // 49
+    CHECK(choose_default_policy(conv(32, 512, 10, 10, 512, 3, 3), h100()) == DefaultPolicy::kSmallTile); // 8 x 8
+    CHECK(choose_default_policy(conv(32, 512, 7, 7, 64, 1, 1), h100()) == DefaultPolicy::kSmallTile);
+    CHECK(choose_default_policy(conv(32, 512, 5, 13, 2048, 1, 1), h100()) != DefaultPolicy::kSmallTile); // 65
+  }
+  SECTION("at most 64 output channels per group: narrow tiles, however large the problem") {
+    CHECK(choose_default_policy(conv(8, 64, 512, 1024, 64, 3, 3), h100()) == DefaultPolicy::kNarrowTile);
+    CHECK(choose_default_policy(conv(8, 256, 128, 128, 256, 3, 3).groups(4), h100()) == DefaultPolicy::kNarrowTile);
+    CHECK(choose_default_policy(conv(8, 64, 512, 1024, 65, 3, 3), h100()) == DefaultPolicy::kLargeTile);
+  }
+  SECTION("large problems: large tiles on every device") {
+    Conv2dProblem const seed = conv(8, 64, 512, 1024, 128, 3, 3);
+    for (int d = 0; d < kFakeDevices; ++d) {
+      INFO(fake_devices()[d].name);
+      CHECK(choose_default_policy(seed, fake_devices()[d].info) == DefaultPolicy::kLargeTile);
+    }
+    CHECK(choose_default_policy(conv(32, 256, 56, 56, 256, 3, 3).pad(1, 1), h100()) == DefaultPolicy::kLargeTile);
+  }
+  SECTION("the SM count decides near the threshold") {
+    // One large channel tile and 100 large pixel tiles: exactly 100 blocks, whatever the large tile's shape.
+    constexpr int kOc = LargeTilePolicy::BLOCK_OC;
+    constexpr int kOw = LargeTilePolicy::BLOCK_OW;
+    Conv2dProblem const problem = conv(1, 16, 100, kOw, kOc, 1, 1);
+    LaunchPlan plan;
+    REQUIRE(make_launch_plan<LargeTilePolicy>(problem, h100(), &plan) == Status::kSuccess);
+    REQUIRE(plan.blocks() == 100);
+    CHECK(choose_default_policy(problem, with_sm_count(h100(), 64)) == DefaultPolicy::kLargeTile);
+    CHECK(choose_default_policy(problem, with_sm_count(h100(), 100)) == DefaultPolicy::kLargeTile);
+    CHECK(choose_default_policy(problem, with_sm_count(h100(), 101)) == DefaultPolicy::kNarrowTile);
+    CHECK(choose_default_policy(problem, h100()) == DefaultPolicy::kNarrowTile); // 132 SMs
+    // the batch counts in the grid: 2 images x 50 tiles are the same 100 blocks
+    Conv2dProblem const batched = conv(2, 16, 50, kOw, kOc, 1, 1);
+    CHECK(choose_default_policy(batched, with_sm_count(h100(), 100)) == DefaultPolicy::kLargeTile);
+    CHECK(choose_default_policy(batched, with_sm_count(h100(), 101)) == DefaultPolicy::kNarrowTile);
+    // and so do the groups: 2 groups of kOc channels x 50 tiles
+    Conv2dProblem const grouped = conv(1, 32, 50, kOw, 2 * kOc, 1, 1).groups(2);
+    CHECK(choose_default_policy(grouped, with_sm_count(h100(), 100)) == DefaultPolicy::kLargeTile);
+    CHECK(choose_default_policy(grouped, with_sm_count(h100(), 101)) == DefaultPolicy::kNarrowTile);
+  }
+  SECTION("every shared shape gets a policy that can plan it on every fake device") {
+    for (ShapeCase const& shape : shapes()) {
+      for (int d = 0; d < kFakeDevices; ++d) {
+        INFO(fake_devices()[d].name << ": " << describe(shape));
+        DeviceInfo const& device = fake_devices()[d].info;
+        LaunchPlan plan;
+        Status status = Status::kErrorCudaRuntime;
+        switch (choose_default_policy(shape.problem, device)) {
+        case DefaultPolicy::kLargeTile:
+          status = make_launch_plan<LargeTilePolicy>(shape.problem, device, &plan);
+          break;
+        case DefaultPolicy::kNarrowTile:
+          status = make_launch_plan<NarrowTilePolicy>(shape.problem, device, &plan);
+          break;
+        case DefaultPolicy::kSmallTile:
+          status = make_launch_plan<SmallTilePolicy>(shape.problem, device, &plan);
+          break;
+        }
+        CHECK(status == Status::kSuccess);
+      }
+    }
+  }
+}
+
+TEST_CASE("to_string(plan) names the policy, the gather, the grid and the occupancy source", "[plan]") {
+  LaunchPlan plan;
+  REQUIRE(make_launch_plan<Tile128>(conv(8, 64, 512, 1024, 128, 3, 3), h100(), &plan) == Status::kSuccess);
+  std::string const text = to_string(plan);
+  INFO(text);
+  CHECK(text.find("grid=(4073, 1, 8)") != std::string::npos);
+  CHECK(text.find("32584 blocks") != std::string::npos);
+  CHECK(text.find("BLOCK_OC=128") != std::string::npos);
+  CHECK(text.find("BLOCK_OW=128") != std::string::npos);
+  CHECK(text.find("3 blocks/SM") != std::string::npos);
+  CHECK(text.find("estimated from limits") != std::string::npos);
+  CHECK(text.find("132 SMs") != std::string::npos);
+  CHECK(text.find("analytic gather") != std::string::npos); // make_launch_plan's default gather
+}
+
+TEST_CASE("the launcher resolves the gather per problem", "[plan]") {
+  // kAuto: channel-tiled wherever in_channels / groups is a multiple of BLOCK_R (16 for the default policies)
+  using Auto = Conv2d<SmallTilePolicy>;
+  CHECK(Auto::gather_for(conv(1, 16, 8, 8, 8, 3, 3)) == GatherKind::kChannelTiled);
+  CHECK(Auto::gather_for(conv(1, 64, 8, 8, 8, 3, 3).stride(2, 2)) == GatherKind::kChannelTiled);
+  CHECK(Auto::gather_for(conv(1, 3, 8, 8, 8, 7, 7)) == GatherKind::kAnalytic);
+  CHECK(Auto::gather_for(conv(1, 24, 8, 8, 8, 3, 3)) == GatherKind::kAnalytic);
+  CHECK(Auto::gather_for(conv(1, 32, 8, 8, 32, 3, 3).groups(2)) == GatherKind::kChannelTiled); // 16 per group
+  CHECK(Auto::gather_for(conv(1, 32, 8, 8, 32, 3, 3).groups(4)) == GatherKind::kAnalytic);     // 8 per group
+  CHECK(Conv2d<TwoWarp>::gather_for(conv(1, 8, 8, 8, 8, 3, 3)) == GatherKind::kChannelTiled);  // BLOCK_R 8
+  // a fixed gather is taken as asked, applicable or not (can_implement says whether it is)
+  CHECK(Conv2d<SmallTilePolicy, GatherKind::kAnalytic>::gather_for(conv(1, 16, 8, 8, 8, 3, 3)) ==
+        GatherKind::kAnalytic);
+  CHECK(Conv2d<SmallTilePolicy, GatherKind::kChannelTiled>::gather_for(conv(1, 8, 8, 8, 8, 3, 3)) ==
+        GatherKind::kChannelTiled);
+}
+
+TEST_CASE("make_launch_plan records the gather it is given", "[plan]") {
+  Conv2dProblem const problem = conv(1, 16, 8, 8, 8, 3, 3);
+  LaunchPlan plan;
+  REQUIRE(make_launch_plan<SmallTilePolicy>(problem, h100(), &plan) == Status::kSuccess);
+  CHECK(plan.gather == GatherKind::kAnalytic); // the default: the gather that runs every problem
+  REQUIRE(make_launch_plan<SmallTilePolicy>(problem, h100(), &plan, GatherKind::kChannelTiled) == Status::kSuccess);
+  CHECK(plan.gather == GatherKind::kChannelTiled);
+}
+
+TEST_CASE("to_string(GatherKind) names each kind", "[plan]") {
+  CHECK(std::string(to_string(GatherKind::kAuto)) == "auto");
+  CHECK(std::string(to_string(GatherKind::kAnalytic)) == "analytic");
+  CHECK(std::string(to_string(GatherKind::kChannelTiled)) == "channel-tiled");
+}
+
+} // namespace test
+} // namespace tileconv
