@@ -291,30 +291,23 @@ def render(args):
         "`cudnn_nchw_fp32`'s output on the same inputs (uniform in [−1, 1)). The FP32 column compares two runs of the "
         "reference algorithm (0 when it is deterministic).")
     add("")
-    add("| shape | " + " | ".join(TITLES[c] for c in CONTENDERS) + " |")
-    add("|---|" + "---:|" * len(CONTENDERS))
-    for shape in order:
-        cells = [f"`{shape}`"]
-        for c in CONTENDERS:
-            r = results.get((c, shape))
-            cells.append(f"{fmt_err(r['rel_err'])} / {fmt_err(r['rel_err_max'])}" if ok(r) else "–")
-        add("| " + " | ".join(cells) + " |")
-    add("")
+    def contender_table(column_rule, cell):
+        """One row per shape, one column per contender; `cell(result)` for results that exist, '–' otherwise."""
+        add("| shape | " + " | ".join(TITLES[c] for c in CONTENDERS) + " |")
+        add("|---|" + column_rule * len(CONTENDERS))
+        for shape in order:
+            results_row = [results.get((c, shape)) for c in CONTENDERS]
+            add("| " + " | ".join([f"`{shape}`"] + [cell(r) if ok(r) else "–" for r in results_row]) + " |")
+        add("")
+
+    contender_table("---:|", lambda r: f"{fmt_err(r['rel_err'])} / {fmt_err(r['rel_err_max'])}")
 
     add("## What ran")
     add("")
     add("tileconv's tile (BLOCK_OC x BLOCK_OW x BLOCK_R), warps and stages from its launch plan; cuDNN's algorithm, "
         "math type and workspace as chosen above.")
     add("")
-    add("| shape | " + " | ".join(TITLES[c] for c in CONTENDERS) + " |")
-    add("|---|" + "---|" * len(CONTENDERS))
-    for shape in order:
-        cells = [f"`{shape}`"]
-        for c in CONTENDERS:
-            r = results.get((c, shape))
-            cells.append((r.get("label") or "") if ok(r) else "–")
-        add("| " + " | ".join(cells) + " |")
-    add("")
+    contender_table("---|", lambda r: r.get("label") or "")
 
     add("## Reproduce on your GPU (e.g. RTX 4090)")
     add("")
