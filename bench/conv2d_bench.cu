@@ -148,6 +148,7 @@ struct ContenderState {
   bool prepared = false;
   std::string error;                // non-empty: the contender cannot run this shape; reported with SkipWithError
   std::unique_ptr<CudnnConv> cudnn; // cuDNN contenders
+  std::size_t tileconv_workspace_bytes = 0; // tileconv: conv2d_workspace_size(), allocated outside the loop
   tileconv::reference::ErrorStats stats;
   bool have_stats = false;
   bool gated = true; // the stream gate works with this contender's launches
@@ -387,8 +388,9 @@ private:
     Session& s = *session_;
     ContenderState const& cs = s.contenders[static_cast<int>(contender)];
     if (contender == Contender::kTileconv) {
-      tileconv::Conv2dArguments const args{s.shape.problem, s.nchw.input(copy), s.nchw.filter(copy),
-                                           s.bias.get<float>(), s.nchw.output(copy)};
+      tileconv::Conv2dArguments const args{
+          s.shape.problem,     s.nchw.input(copy), s.nchw.filter(copy),        s.bias.get<float>(),
+          s.nchw.output(copy), s.workspace.get(),  cs.tileconv_workspace_bytes};
       cudaError_t cuda_error = cudaSuccess;
       return status_check(tileconv::conv2d(args, device_, stream_, &cuda_error), cuda_error, "tileconv");
     }
@@ -414,15 +416,20 @@ private:
     Session& s = *session_;
     tileconv::Conv2dProblem const& problem = s.shape.problem;
     if (contender == Contender::kTileconv) {
+      // the workspace the default launcher asks for (split-K partials, reordered filter), like cuDNN's
+      cs.tileconv_workspace_bytes = tileconv::conv2d_workspace_size(problem, device_);
+      TILECONV_BENCH_TRY(ensure_workspace(cs.tileconv_workspace_bytes));
       tileconv::LaunchPlan plan;
       cudaError_t cuda_error = cudaSuccess;
-      tileconv::Status const status = tileconv::plan_conv2d(problem, device_, &plan, &cuda_error);
+      tileconv::Status const status =
+          tileconv::plan_conv2d(problem, device_, &plan, cs.tileconv_workspace_bytes, &cuda_error);
       if (status != tileconv::Status::kSuccess) {
         return status_check(status, cuda_error, "tileconv");
       }
-      char text[160];
-      std::snprintf(text, sizeof(text), "tile %dx%dx%d, warps %dx%d, %d stages, %.2f waves", plan.block_oc,
-                    plan.block_ow, plan.block_r, plan.warps_oc, plan.warps_ow, plan.stages, plan.waves());
+      char text[200];
+      std::snprintf(text, sizeof(text), "%s, tile %dx%dx%d, %d stages, split-K %d, %.2f waves",
+                    plan.policy_name != nullptr ? plan.policy_name : "?", plan.block_oc, plan.block_ow, plan.block_r,
+                    plan.stages, plan.split_k, plan.waves());
       cs.label = text;
     } else {
       if (is_nhwc(contender)) {

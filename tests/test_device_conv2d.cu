@@ -37,7 +37,7 @@ std::uint64_t seed_for(std::size_t shape_index) { return 1000 + 16 * shape_index
 
 } // namespace
 
-TEST_CASE("conv2d matches the float64 reference on every shared shape", "[gpu][conv2d]") {
+TEST_CASE("conv2d matches the float64 reference on every shared shape", "[gpu][conv2d][large]") {
   std::size_t const index = GENERATE(from_range(quick_shape_indices()));
   ShapeCase const& shape = shapes()[index];
   INFO("shape " << index << ": " << describe(shape));
@@ -47,7 +47,7 @@ TEST_CASE("conv2d matches the float64 reference on every shared shape", "[gpu][c
   }
 }
 
-TEST_CASE("conv2d matches the float64 reference on the seed's problem", "[gpu][conv2d][seed]") {
+TEST_CASE("conv2d matches the float64 reference on the seed's problem", "[gpu][conv2d][seed][large]") {
   // 534M outputs: the reference runs on the device and is reduced there with CUB; one reference serves every
   // launcher. About 7.5 GB of device memory in all, freed at the end of the test case.
   std::vector<std::size_t> const seed_shapes = shape_indices(ShapeKind::kSeed);
@@ -65,7 +65,7 @@ TEST_CASE("conv2d launches on the caller's stream", "[gpu][conv2d][stream]") {
   // The stream is non-blocking and busy for 100 ms with a spin kernel when the harness poisons the output on it and
   // then launches. A launcher that honours the stream runs after the poison; one that used the legacy default stream
   // would run at once, before the poison, and leave NaN behind. Only `stream` is synchronized.
-  ShapeCase const& shape = require_shape("3x3 pad 1 with bias");
+  ShapeCase const shape = require_shape("3x3 pad 1 with bias");
   Conv2dHarness harness(shape, 77);
   DeviceInfo const device = current_device_info();
 
@@ -89,7 +89,7 @@ TEST_CASE("conv2d launches on the caller's stream", "[gpu][conv2d][stream]") {
 }
 
 TEST_CASE("a call that fails validation returns its status and writes nothing", "[gpu][conv2d][validation]") {
-  ShapeCase const& shape = require_shape("groups 2 with bias");
+  ShapeCase const shape = require_shape("groups 2 with bias");
   Conv2dHarness harness(shape, 99);
   std::vector<float> const input_before = harness.input().to_host();
 
@@ -244,27 +244,23 @@ TEST_CASE("plan_conv2d plans the policy that the default launcher chooses", "[gp
   DeviceInfo const device = current_device_info();
   for (std::size_t index : quick_shape_indices()) {
     Conv2dProblem const& problem = shapes()[index].problem;
+    if (DepthwiseConv2d::applies(problem)) {
+      continue; // the depthwise kernel has no tile policy; test_device_depthwise.cu plans it
+    }
     INFO(describe(shapes()[index]));
     LaunchPlan plan;
     TILECONV_REQUIRE_SUCCESS(plan_conv2d(problem, device, &plan));
     LaunchPlan expected;
-    switch (choose_default_policy(problem, device)) {
-    case DefaultPolicy::kLargeTile:
-      TILECONV_REQUIRE_SUCCESS(make_launch_plan<LargeTilePolicy>(problem, device, &expected));
-      expected.gather = Conv2d<LargeTilePolicy>::gather_for(problem);
-      break;
-    case DefaultPolicy::kNarrowTile:
-      TILECONV_REQUIRE_SUCCESS(make_launch_plan<NarrowTilePolicy>(problem, device, &expected));
-      expected.gather = Conv2d<NarrowTilePolicy>::gather_for(problem);
-      break;
-    case DefaultPolicy::kSmallTile:
-      TILECONV_REQUIRE_SUCCESS(make_launch_plan<SmallTilePolicy>(problem, device, &expected));
-      expected.gather = Conv2d<SmallTilePolicy>::gather_for(problem);
-      break;
-    }
+    KernelChoice const choice = choose_kernel(problem, device, 0);
+    with_policy(choice.policy, [&](auto policy) {
+      using Policy = decltype(policy);
+      TILECONV_REQUIRE_SUCCESS(make_launch_plan<Policy>(problem, device, &expected));
+      expected.gather = Conv2d<Policy>::gather_for(problem);
+    });
     CHECK(plan.block_oc == expected.block_oc);
     CHECK(plan.block_ow == expected.block_ow);
     CHECK(plan.stages == expected.stages);
+    CHECK(plan.split_k == 1); // no workspace given
     CHECK(plan.gather == expected.gather);
     CHECK(plan.occupancy_from_runtime);
   }

@@ -1,6 +1,6 @@
-// make_launch_plan and choose_default_policy on hand-written DeviceInfos of an H100, an RTX 4090 and an A100: the
-// grid covers every output tile exactly once, respects the device's limits, and the occupancy estimate, waves and
-// edge-tile waste match numbers worked out by hand.
+// make_launch_plan and the default launcher's choice on hand-written DeviceInfos of an H100, an RTX 4090 and an A100:
+// the grid covers every output tile exactly once, respects the device's limits, and the occupancy estimate, waves and
+// edge-tile waste match numbers worked out by hand. The cost model itself: test_host_kernel_choice.cpp.
 #include "support/catch.hpp"
 #include "support/catch_status.hpp"
 #include "support/fake_devices.hpp"
@@ -8,6 +8,7 @@
 
 #include <tileconv/tileconv.cuh>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -33,11 +34,6 @@ using Tile128 = TilePolicy<128, 128, 16, 2, 4, 4>;
 using Tile64 = TilePolicy<64, 64, 16, 2, 2, 4>;
 /// 2 warps, 3 stages of BLOCK_R 8.
 using TwoWarp = TilePolicy<32, 64, 8, 1, 2, 3>;
-
-DeviceInfo with_sm_count(DeviceInfo device, int sm_count) {
-  device.sm_count = sm_count;
-  return device;
-}
 
 } // namespace
 
@@ -211,68 +207,35 @@ TEST_CASE("waves and wave efficiency of hand-made plans", "[plan]") {
   CHECK(plan.wave_efficiency() == 0.0);
 }
 
-TEST_CASE("choose_default_policy", "[plan]") {
-  SECTION("at most 64 output pixels per image: small tiles, however many channels") {
-    CHECK(choose_default_policy(conv(32, 512, 7, 7, 2048, 1, 1), h100()) == DefaultPolicy::kSmallTile);  // 49
-    CHECK(choose_default_policy(conv(32, 512, 10, 10, 512, 3, 3), h100()) == DefaultPolicy::kSmallTile); // 8 x 8
-    CHECK(choose_default_policy(conv(32, 512, 7, 7, 64, 1, 1), h100()) == DefaultPolicy::kSmallTile);
-    CHECK(choose_default_policy(conv(32, 512, 5, 13, 2048, 1, 1), h100()) != DefaultPolicy::kSmallTile); // 65
-  }
-  SECTION("at most 64 output channels per group: narrow tiles, however large the problem") {
-    CHECK(choose_default_policy(conv(8, 64, 512, 1024, 64, 3, 3), h100()) == DefaultPolicy::kNarrowTile);
-    CHECK(choose_default_policy(conv(8, 256, 128, 128, 256, 3, 3).groups(4), h100()) == DefaultPolicy::kNarrowTile);
-    CHECK(choose_default_policy(conv(8, 64, 512, 1024, 65, 3, 3), h100()) == DefaultPolicy::kLargeTile);
-  }
-  SECTION("large problems: large tiles on every device") {
-    Conv2dProblem const seed = conv(8, 64, 512, 1024, 128, 3, 3);
+TEST_CASE("the default launcher's choice plans every shared shape on every fake device", "[plan]") {
+  for (ShapeCase const& shape : shapes()) {
     for (int d = 0; d < kFakeDevices; ++d) {
-      INFO(fake_devices()[d].name);
-      CHECK(choose_default_policy(seed, fake_devices()[d].info) == DefaultPolicy::kLargeTile);
-    }
-    CHECK(choose_default_policy(conv(32, 256, 56, 56, 256, 3, 3).pad(1, 1), h100()) == DefaultPolicy::kLargeTile);
-  }
-  SECTION("the SM count decides near the threshold") {
-    // One large channel tile and 100 large pixel tiles: exactly 100 blocks, whatever the large tile's shape.
-    constexpr int kOc = LargeTilePolicy::BLOCK_OC;
-    constexpr int kOw = LargeTilePolicy::BLOCK_OW;
-    Conv2dProblem const problem = conv(1, 16, 100, kOw, kOc, 1, 1);
-    LaunchPlan plan;
-    REQUIRE(make_launch_plan<LargeTilePolicy>(problem, h100(), &plan) == Status::kSuccess);
-    REQUIRE(plan.blocks() == 100);
-    CHECK(choose_default_policy(problem, with_sm_count(h100(), 64)) == DefaultPolicy::kLargeTile);
-    CHECK(choose_default_policy(problem, with_sm_count(h100(), 100)) == DefaultPolicy::kLargeTile);
-    CHECK(choose_default_policy(problem, with_sm_count(h100(), 101)) == DefaultPolicy::kNarrowTile);
-    CHECK(choose_default_policy(problem, h100()) == DefaultPolicy::kNarrowTile); // 132 SMs
-    // the batch counts in the grid: 2 images x 50 tiles are the same 100 blocks
-    Conv2dProblem const batched = conv(2, 16, 50, kOw, kOc, 1, 1);
-    CHECK(choose_default_policy(batched, with_sm_count(h100(), 100)) == DefaultPolicy::kLargeTile);
-    CHECK(choose_default_policy(batched, with_sm_count(h100(), 101)) == DefaultPolicy::kNarrowTile);
-    // and so do the groups: 2 groups of kOc channels x 50 tiles
-    Conv2dProblem const grouped = conv(1, 32, 50, kOw, 2 * kOc, 1, 1).groups(2);
-    CHECK(choose_default_policy(grouped, with_sm_count(h100(), 100)) == DefaultPolicy::kLargeTile);
-    CHECK(choose_default_policy(grouped, with_sm_count(h100(), 101)) == DefaultPolicy::kNarrowTile);
-  }
-  SECTION("every shared shape gets a policy that can plan it on every fake device") {
-    for (ShapeCase const& shape : shapes()) {
-      for (int d = 0; d < kFakeDevices; ++d) {
-        INFO(fake_devices()[d].name << ": " << describe(shape));
-        DeviceInfo const& device = fake_devices()[d].info;
+      INFO(fake_devices()[d].name << ": " << describe(shape));
+      DeviceInfo const& device = fake_devices()[d].info;
+      for (std::size_t workspace : {std::size_t{0}, kUnlimitedWorkspace}) {
+        KernelChoice const choice = choose_kernel(shape.problem, device, workspace);
+        CHECK(choice.reason != choice_reason::kNoCandidate);
         LaunchPlan plan;
-        Status status = Status::kErrorCudaRuntime;
-        switch (choose_default_policy(shape.problem, device)) {
-        case DefaultPolicy::kLargeTile:
-          status = make_launch_plan<LargeTilePolicy>(shape.problem, device, &plan);
-          break;
-        case DefaultPolicy::kNarrowTile:
-          status = make_launch_plan<NarrowTilePolicy>(shape.problem, device, &plan);
-          break;
-        case DefaultPolicy::kSmallTile:
-          status = make_launch_plan<SmallTilePolicy>(shape.problem, device, &plan);
-          break;
-        }
+        Status const status = with_policy(choice.policy, [&](auto policy) {
+          return make_launch_plan<decltype(policy)>(shape.problem, device, &plan, GatherKind::kAnalytic,
+                                                    choice.split_k);
+        });
         CHECK(status == Status::kSuccess);
+        CHECK(std::int64_t{plan.grid.z} == std::int64_t{shape.problem.batch} * shape.problem.groups * choice.split_k);
       }
     }
+  }
+}
+
+TEST_CASE("the cost model resolves the gather as the launcher does", "[plan]") {
+  for (ShapeCase const& shape : shapes()) {
+    INFO(describe(shape));
+    CHECK(detail::auto_gather(shape.problem, LargeTilePolicy::BLOCK_R) ==
+          Conv2d<LargeTilePolicy>::gather_for(shape.problem));
+    CHECK(detail::auto_gather(shape.problem, NarrowTilePolicy::BLOCK_R) ==
+          Conv2d<NarrowTilePolicy>::gather_for(shape.problem));
+    CHECK(detail::auto_gather(shape.problem, SmallTilePolicy::BLOCK_R) ==
+          Conv2d<SmallTilePolicy>::gather_for(shape.problem));
   }
 }
 
@@ -289,6 +252,8 @@ TEST_CASE("to_string(plan) names the policy, the gather, the grid and the occupa
   CHECK(text.find("estimated from limits") != std::string::npos);
   CHECK(text.find("132 SMs") != std::string::npos);
   CHECK(text.find("analytic gather") != std::string::npos); // make_launch_plan's default gather
+  CHECK(text.find("policy custom") != std::string::npos);   // Tile128 is not in the launcher's table
+  CHECK(text.find("no split-K (36 steps)") != std::string::npos);
 }
 
 TEST_CASE("the launcher resolves the gather per problem", "[plan]") {

@@ -139,14 +139,22 @@ TEST_CASE("an empty output is kErrorEmptyOutput", "[validation]") {
   check_problem_reports(conv(1, 1, 8, 8, 1, 3, 3).dilation(1 << 30, 1), Status::kErrorEmptyOutput);
 }
 
-TEST_CASE("a per-image tensor of 2^31 elements or more is kErrorProblemTooLarge", "[validation]") {
-  SECTION("input image") {
-    check_problem_reports(conv(1, 2047, 1024, 1024, 1, 1, 1), Status::kSuccess);              // 2^31 - 2^20
-    check_problem_reports(conv(1, 2048, 1024, 1024, 1, 1, 1), Status::kErrorProblemTooLarge); // 2^31
+TEST_CASE("planes and the filter of 2^31 elements or more are kErrorProblemTooLarge, whole images are not",
+          "[validation]") {
+  // validate() alone: fake buffers of these sizes would overlap one another
+  SECTION("input image: 64-bit offsets") {
+    CHECK(Conv2dProblem(conv(1, 2048, 1024, 1024, 1, 1, 1)).validate() == Status::kSuccess);             // 2^31
+    CHECK(Conv2dProblem(conv(1, 65536, 1024, 1024, 1, 1, 1)).validate() == Status::kSuccess);            // 2^36
+    CHECK(Conv2dProblem(conv(1, 1, 46341, 46341, 1, 1, 1)).validate() == Status::kErrorProblemTooLarge); // plane > 2^31
   }
-  SECTION("output image") {
-    check_problem_reports(conv(1, 1, 32768, 32768, 1, 1, 1), Status::kSuccess);              // 2^30
-    check_problem_reports(conv(1, 1, 32768, 32768, 2, 1, 1), Status::kErrorProblemTooLarge); // 2^31
+  SECTION("output image: 64-bit offsets") {
+    CHECK(Conv2dProblem(conv(1, 1, 32768, 32768, 2, 1, 1)).validate() == Status::kSuccess); // 2^31
+    CHECK(Conv2dProblem(conv(1, 1, 46340, 46340, 1, 1, 1).pad(1, 1)).validate() ==
+          Status::kErrorProblemTooLarge); // padded plane
+  }
+  SECTION("whole tensors are capped at 2^48 elements") {
+    CHECK(Conv2dProblem(conv(65536, 65536, 256, 256, 1, 1, 1)).validate() == Status::kErrorProblemTooLarge); // 2^48
+    CHECK(Conv2dProblem(conv(65535, 65536, 256, 256, 1, 1, 1)).validate() == Status::kSuccess);
   }
   SECTION("filter") {
     check_problem_reports(conv(1, 32768, 1, 1, 65535, 1, 1), Status::kSuccess);
@@ -423,7 +431,9 @@ TEST_CASE("to_string(Status) is non-empty and distinct for every enumerator", "[
                         Status::kErrorNotSupported,
                         Status::kErrorNoKernelImage,
                         Status::kErrorInvalidDevice,
-                        Status::kErrorCudaRuntime};
+                        Status::kErrorCudaRuntime,
+                        Status::kErrorInvalidSplitK,
+                        Status::kErrorWorkspaceTooSmall};
   std::string const unknown = to_string(static_cast<Status>(-1));
   CHECK(unknown == "unknown status");
   std::set<std::string> seen;
@@ -435,7 +445,7 @@ TEST_CASE("to_string(Status) is non-empty and distinct for every enumerator", "[
     CHECK(seen.insert(text).second);
   }
   // The enumerators are consecutive from 0: one past the last one must be unknown, so none was left out above.
-  CHECK(to_string(static_cast<Status>(static_cast<int>(Status::kErrorCudaRuntime) + 1)) == unknown);
+  CHECK(to_string(static_cast<Status>(static_cast<int>(Status::kErrorWorkspaceTooSmall) + 1)) == unknown);
   CHECK(seen.size() == sizeof(all) / sizeof(all[0]));
 }
 

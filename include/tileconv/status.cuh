@@ -13,10 +13,10 @@ enum class Status {
   kErrorInvalidSize,          ///< a tensor dimension (batch, channels, height, width, filter size) is <= 0
   kErrorInvalidStride,        ///< a stride is <= 0
   kErrorInvalidDilation,      ///< a dilation is <= 0
-  kErrorInvalidPadding,       ///< a padding is < 0
+  kErrorInvalidPadding,       ///< a padding is < 0 (pad_h_end / pad_w_end: other than kSymmetric)
   kErrorInvalidGroups,        ///< groups <= 0, or channels / out_channels not divisible by groups
   kErrorEmptyOutput,          ///< the output height or width by PyTorch's formula is <= 0
-  kErrorProblemTooLarge,      ///< a per-image tensor or the filter has 2^31 elements or more
+  kErrorProblemTooLarge,      ///< an input or output plane, or the filter, has 2^31 elements or more
   kErrorNullPointer,          ///< input, filter or output is null
   kErrorMisalignedPointer,    ///< a tensor pointer is not aligned to its element size
   kErrorOverlappingBuffers,   ///< the output overlaps the input, filter or bias
@@ -27,6 +27,8 @@ enum class Status {
   kErrorNoKernelImage,        ///< the binary holds no code for this device's architecture (check CUDA_ARCHITECTURES)
   kErrorInvalidDevice,        ///< no CUDA device, or the device ordinal is out of range
   kErrorCudaRuntime,          ///< another CUDA runtime call failed; the cudaError_t is reported where asked for
+  kErrorInvalidSplitK,        ///< a split-K count < 1, or one that leaves a split of the reduction empty
+  kErrorWorkspaceTooSmall,    ///< split-K needs workspace: null, or fewer bytes than the workspace-size query says
 };
 
 /// A short, stable description of a `Status`, suitable for logs.
@@ -41,13 +43,13 @@ constexpr char const* to_string(Status status) {
   case Status::kErrorInvalidDilation:
     return "invalid dilation: dilation_h and dilation_w must be > 0";
   case Status::kErrorInvalidPadding:
-    return "invalid padding: pad_h and pad_w must be >= 0";
+    return "invalid padding: pad_h and pad_w must be >= 0, pad_h_end and pad_w_end >= 0 or kSymmetric";
   case Status::kErrorInvalidGroups:
     return "invalid groups: groups must be > 0 and divide in_channels and out_channels";
   case Status::kErrorEmptyOutput:
     return "empty output: the output height or width is <= 0 for this input, filter, padding and dilation";
   case Status::kErrorProblemTooLarge:
-    return "problem too large: one image, one output image or the filter has 2^31 elements or more";
+    return "problem too large: an input plane (padded), an output plane or the filter has 2^31 elements or more";
   case Status::kErrorNullPointer:
     return "null pointer: input, filter and output must be device pointers";
   case Status::kErrorMisalignedPointer:
@@ -69,6 +71,11 @@ constexpr char const* to_string(Status status) {
     return "invalid device: no usable CUDA device";
   case Status::kErrorCudaRuntime:
     return "CUDA runtime error";
+  case Status::kErrorInvalidSplitK:
+    return "invalid split-K count: it must be >= 1 and leave no split of the reduction empty";
+  case Status::kErrorWorkspaceTooSmall:
+    return "workspace too small: split-K needs Conv2dArguments::workspace of at least the bytes the workspace-size "
+           "query returns";
   }
   return "unknown status";
 }

@@ -8,6 +8,8 @@
 #include <tileconv/device/tile_coord.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 
+#include <cstdint>
+
 namespace tileconv {
 namespace detail {
 
@@ -80,7 +82,7 @@ public:
       params.filter_w.divmod(tap, r, s);
       int offset = 0;
       bool const valid = this->tap_in_image(r, s, offset) && k < params.gemm_k;
-      float const* src = valid ? this->image_ + channel * params.in_plane + offset : this->image_;
+      float const* src = valid ? this->image_ + std::int64_t{channel} * params.in_plane + offset : this->image_;
       cp_async_f32_zfill(this->destination(stage, i), src, valid);
     }
   }
@@ -93,8 +95,8 @@ template <class Policy> class ActivationGather<Policy, GatherKind::kChannelTiled
 
 public:
   __device__ ActivationGather(Conv2dParams const& params, TileCoord const& tile, int thread)
-      : Base(params, tile, thread), first_row_image_(this->image_ + this->first_row_ * params.in_plane),
-        row_stride_(Policy::kActivationRowsPerPass * params.in_plane) {}
+      : Base(params, tile, thread), first_row_image_(this->image_ + std::int64_t{this->first_row_} * params.in_plane),
+        row_stride_(std::int64_t{Policy::kActivationRowsPerPass} * params.in_plane) {}
 
   /// Issues the cp.async of reduction tile `k_tile` into `stage`, a (BLOCK_R, kActivationPitch) array.
   __device__ void load(float* stage, int k_tile) const {
@@ -109,8 +111,9 @@ public:
     bool const valid = this->tap_in_image(r, s, offset);
     // in the padding nothing is read: every copy zero-fills from a harmless in-bounds address
     float const* const src =
-        valid ? first_row_image_ + channel_tile * Policy::BLOCK_R * params.in_plane + offset : this->image_;
-    int const step = valid ? row_stride_ : 0;
+        valid ? first_row_image_ + std::int64_t{channel_tile * Policy::BLOCK_R} * params.in_plane + offset
+              : this->image_;
+    std::int64_t const step = valid ? row_stride_ : 0;
 #pragma unroll
     for (int i = 0; i < Policy::kActivationCopiesPerThread; ++i) {
       cp_async_f32_zfill(this->destination(stage, i), src + i * step, valid);
@@ -119,7 +122,7 @@ public:
 
 private:
   float const* first_row_image_; ///< channel first_row_ of this block's (image, group)
-  int row_stride_;               ///< floats between this thread's consecutive rows: rows-per-pass planes
+  std::int64_t row_stride_;      ///< floats between this thread's consecutive rows: rows-per-pass planes
 };
 
 } // namespace detail

@@ -12,10 +12,11 @@ namespace tileconv {
 namespace detail {
 
 /// Kernel parameters of one conv2d launch. Grid: x = output-pixel tiles of one image, y = output-channel tiles
-/// of one group, z = image * groups + group.
+/// of one group, z = (image * groups + group) * split_k + split.
 struct Conv2dParams {
   float const* input = nullptr;
   float const* filter = nullptr;
+  bool filter_reordered = false; ///< filter in (K, R, S, C / groups) order (device/filter_reorder.cuh), else PyTorch's
   float const* bias = nullptr;
   float* output = nullptr;
 
@@ -29,24 +30,35 @@ struct Conv2dParams {
   int dilation_h = 0;
   int dilation_w = 0;
 
-  int gemm_m = 0;  ///< output channels per group
-  int gemm_n = 0;  ///< output pixels per image
-  int gemm_k = 0;  ///< in_channels / groups * filter_h * filter_w
+  int gemm_m = 0; ///< output channels per group
+  int gemm_n = 0; ///< output pixels per image
+  int gemm_k = 0; ///< in_channels / groups * filter_h * filter_w
+  int channels_per_group = 0;
   int k_tiles = 0; ///< ceil(gemm_k / BLOCK_R)
+
+  /// Split-K: split s reduces k tiles [s * k_tiles_per_split, min((s + 1) * k_tiles_per_split, k_tiles)) and
+  /// stores raw sums to partials[s * output_elements + offset]; a second kernel adds the splits in order.
+  FastDivmod split_k;        ///< blockIdx.z -> (image * groups + group, split)
+  int k_tiles_per_split = 0; ///< ceil(k_tiles / split_k)
+  float* partials = nullptr; ///< split_k * output_elements floats of workspace, null when split_k == 1
+  std::int64_t output_elements = 0;
 
   FastDivmod filter_taps; ///< reduction index -> (channel, tap), tap = r * filter_w + s
   FastDivmod filter_w;    ///< tap -> (r, s)
   FastDivmod out_w;       ///< output pixel -> (p, q)
-  FastDivmod groups;      ///< blockIdx.z -> (image, group)
+  FastDivmod groups;      ///< image * groups + group -> (image, group)
 
-  std::int64_t input_image_stride = 0;  ///< in_channels * in_plane, 64-bit: batch offsets exceed 2^31
+  // Tensor offsets are 64-bit: a tensor, and even one image of it, may exceed 2^31 elements. Coordinates within a
+  // plane (in_plane, gemm_n) and the filter stay below 2^31 (Conv2dProblem::validate).
+  std::int64_t input_image_stride = 0;  ///< in_channels * in_plane
   std::int64_t output_image_stride = 0; ///< out_channels * gemm_n
-  int input_group_stride = 0;           ///< in_channels / groups * in_plane
-  int output_group_stride = 0;          ///< gemm_m * gemm_n
+  std::int64_t input_group_stride = 0;  ///< in_channels / groups * in_plane
+  std::int64_t output_group_stride = 0; ///< gemm_m * gemm_n
   int filter_group_stride = 0;          ///< gemm_m * gemm_k
 
-  /// Precomputes everything from a validated problem and its buffers.
-  static Conv2dParams make(Conv2dArguments const& args, int block_r) {
+  /// Precomputes everything from a validated problem and its buffers. With split_k > 1, `args.workspace` must
+  /// hold split_k * output_elements floats (the launcher checks it).
+  static Conv2dParams make(Conv2dArguments const& args, int block_r, int split_k = 1) {
     Conv2dProblem const& problem = args.problem;
     Conv2dParams params;
     params.input = args.input;
@@ -65,15 +77,20 @@ struct Conv2dParams {
     params.gemm_m = problem.gemm_m();
     params.gemm_n = problem.gemm_n();
     params.gemm_k = problem.gemm_k();
+    params.channels_per_group = problem.in_channels_per_group();
     params.k_tiles = (params.gemm_k + block_r - 1) / block_r;
+    params.split_k = FastDivmod(split_k);
+    params.k_tiles_per_split = (params.k_tiles + split_k - 1) / split_k;
+    params.partials = split_k > 1 ? static_cast<float*>(args.workspace) : nullptr;
+    params.output_elements = problem.output_elements();
     params.filter_taps = FastDivmod(problem.filter_h * problem.filter_w);
     params.filter_w = FastDivmod(problem.filter_w);
     params.out_w = FastDivmod(problem.out_w());
     params.groups = FastDivmod(problem.groups);
     params.input_image_stride = std::int64_t{problem.in_channels} * params.in_plane;
     params.output_image_stride = std::int64_t{problem.out_channels} * params.gemm_n;
-    params.input_group_stride = problem.in_channels_per_group() * params.in_plane;
-    params.output_group_stride = params.gemm_m * params.gemm_n;
+    params.input_group_stride = std::int64_t{problem.in_channels_per_group()} * params.in_plane;
+    params.output_group_stride = std::int64_t{params.gemm_m} * params.gemm_n;
     params.filter_group_stride = params.gemm_m * params.gemm_k;
     return params;
   }

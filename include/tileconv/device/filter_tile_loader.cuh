@@ -18,8 +18,8 @@ namespace detail {
 /// the tile and every (threads / BLOCK_R)-th row; rows past gemm_m and columns past gemm_k are zero-filled.
 ///
 /// @tparam kKind the gather's reduction order: kAnalytic walks the columns in memory order (coalesced);
-///               kChannelTiled takes tile k_tile as BLOCK_R channels of tap k_tile % taps, a stride of R * S
-///               between columns. The filter is small and read by every block, so those strided reads hit L1/L2.
+///               kChannelTiled takes tile k_tile as BLOCK_R channels of tap k_tile % taps: consecutive in a filter
+///               the launcher reordered to (K, R, S, C) (`Conv2dParams::filter_reordered`), else R * S apart.
 template <class Policy, GatherKind kKind> class FilterTileLoader {
   static_assert(kKind == GatherKind::kAnalytic || kKind == GatherKind::kChannelTiled,
                 "resolve GatherKind::kAuto on the host");
@@ -42,7 +42,10 @@ public:
       int channel_tile = 0;
       int tap = 0;
       params_.filter_taps.divmod(k_tile, channel_tile, tap);
-      column = (channel_tile * Policy::BLOCK_R + column_) * params_.filter_taps.divisor() + tap;
+      int const channel = channel_tile * Policy::BLOCK_R + column_;
+      // reordered (K, R, S, C): a tile row is BLOCK_R consecutive floats; in place (K, C, R, S): R * S apart
+      column = params_.filter_reordered ? tap * params_.channels_per_group + channel
+                                        : channel * params_.filter_taps.divisor() + tap;
     }
 #pragma unroll
     for (int i = 0; i < Policy::kFilterCopiesPerThread; ++i) {

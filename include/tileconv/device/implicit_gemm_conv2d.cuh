@@ -1,8 +1,8 @@
 #pragma once
 
 /// \file implicit_gemm_conv2d.cuh
-/// The implicit-GEMM conv2d of one block: a multistage cp.async pipeline feeding TF32 mma.sync, then the
-/// epilogue. Composed from the policy's tile loaders, warp MMA and epilogue.
+/// The implicit-GEMM conv2d of one block: a multistage cp.async pipeline feeding TF32 mma.sync, then the output
+/// writer. Composed from the policy's tile loaders, warp MMA and writer.
 
 #include <tileconv/device/activation_gather.cuh>
 #include <tileconv/device/conv2d_params.cuh>
@@ -10,16 +10,25 @@
 #include <tileconv/device/multistage_mainloop.cuh>
 #include <tileconv/device/tile_coord.cuh>
 #include <tileconv/device/warp_mma.cuh>
-#include <tileconv/epilogue/nchw_bias_epilogue.cuh>
+#include <tileconv/epilogue/output_tile_writer.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 
 namespace tileconv {
 namespace detail {
 
-/// @tparam Policy a `TilePolicy`
-/// @tparam kGather kAnalytic or kChannelTiled: the reduction order shared by the two tile loaders
-template <class Policy, GatherKind kGather> struct ImplicitGemmConv2d {
+/// What a conv2d kernel receives: the problem's precomputed parameters and the epilogue functor, by value.
+template <class Epilogue> struct Conv2dKernelParams {
+  Conv2dParams conv;
+  Epilogue epilogue;
+};
+
+/// @tparam Policy   a `TilePolicy`
+/// @tparam kGather  kAnalytic or kChannelTiled: the reduction order shared by the two tile loaders
+/// @tparam Epilogue the functor applied to each conv + bias value before it is stored
+template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmConv2d {
   static constexpr int kThreads = Policy::kThreads;
+  using Mma = WarpMma<Policy>;
+  using Params = Conv2dKernelParams<Epilogue>;
 
   /// STAGES ring buffers of the two GEMM operands.
   struct SharedStorage {
@@ -28,49 +37,40 @@ template <class Policy, GatherKind kGather> struct ImplicitGemmConv2d {
   };
   static_assert(sizeof(SharedStorage) == Policy::kSmemBytes, "the policy's shared-memory size must match the storage");
 
-  /// The output tile of block `block` in the grid laid out by the host plan.
+  /// The output tile and reduction range of block `block` in the grid laid out by the host plan.
   __device__ static TileCoord tile_of(Conv2dParams const& params, dim3 block) {
     TileCoord tile;
-    params.groups.divmod(static_cast<int>(block.z), tile.image, tile.group);
+    int image_group = 0;
+    params.split_k.divmod(static_cast<int>(block.z), image_group, tile.split);
+    params.groups.divmod(image_group, tile.image, tile.group);
     tile.oc0 = static_cast<int>(block.y) * Policy::BLOCK_OC;
     tile.pixel0 = static_cast<int>(block.x) * Policy::BLOCK_OW;
+    tile.k_tile_begin = tile.split * params.k_tiles_per_split;
+    tile.k_tile_end = min(tile.k_tile_begin + params.k_tiles_per_split, params.k_tiles);
     return tile;
   }
 
-  __device__ void operator()(Conv2dParams const& params, unsigned char* shared_bytes) const {
+  __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
     SharedStorage& smem = *reinterpret_cast<SharedStorage*>(shared_bytes);
-    TileCoord const tile = tile_of(params, blockIdx);
+    Conv2dParams const& conv = params.conv;
+    TileCoord const tile = tile_of(conv, blockIdx);
     int const thread = static_cast<int>(threadIdx.x);
-    int const warp = thread / 32;
-    int const lane = thread % 32;
-    int const warp_oc = warp % Policy::WARPS_OC;
-    int const warp_ow = warp / Policy::WARPS_OC;
 
-    FilterTileLoader<Policy, kGather> const filter_loader(params, tile, thread);
-    ActivationGather<Policy, kGather> const gather(params, tile, thread);
-    WarpMma<Policy> const warp_mma(warp_oc, warp_ow, lane);
+    FilterTileLoader<Policy, kGather> const filter_loader(conv, tile, thread);
+    ActivationGather<Policy, kGather> const gather(conv, tile, thread);
+    Mma const mma(thread);
 
-    typename WarpMma<Policy>::Accumulators acc;
-#pragma unroll
-    for (int i = 0; i < Policy::kWarpMmasOc; ++i) {
-#pragma unroll
-      for (int j = 0; j < Policy::kWarpMmasOw; ++j) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          acc[i][j][e] = 0.0f;
-        }
-      }
-    }
-
+    typename Mma::Accumulators acc;
+    Mma::clear(acc);
     multistage_mainloop<Policy::STAGES>(
-        params.k_tiles,
+        tile.k_tile_end - tile.k_tile_begin,
         [&](int k_tile, int stage) {
-          filter_loader.load(smem.filter[stage], k_tile);
-          gather.load(smem.activation[stage], k_tile);
+          filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
+          gather.load(smem.activation[stage], tile.k_tile_begin + k_tile);
         },
-        [&](int stage) { warp_mma(smem.filter[stage], smem.activation[stage], acc); });
+        [&](int stage) { mma(smem.filter[stage], smem.activation[stage], acc); });
 
-    NchwBiasEpilogue<Policy>{}(params, tile, LinearPixelMap{tile.pixel0, params.gemm_n}, warp_oc, warp_ow, lane, acc);
+    mma.for_each(acc, OutputTileWriter<Epilogue>(conv, params.epilogue, tile));
   }
 };
 

@@ -9,7 +9,8 @@ namespace tileconv {
 namespace detail {
 
 /// Runs `k_tiles` reduction steps over a ring of `kStages` shared-memory stages.
-/// @param load_stage(k_tile, stage)  issues this thread's cp.async of reduction tile k_tile into ring slot `stage`
+/// @param load_stage(k_tile, stage)  issues this thread's cp.async of reduction tile k_tile (0-based within this
+///                                   call) into ring slot `stage`
 /// @param compute_stage(stage)       consumes ring slot `stage`, which then holds a complete tile
 template <int kStages, class LoadStage, class ComputeStage>
 __device__ void multistage_mainloop(int k_tiles, LoadStage&& load_stage, ComputeStage&& compute_stage) {

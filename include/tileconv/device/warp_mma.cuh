@@ -16,11 +16,22 @@ public:
   /// acc[i][j] is the m16n8 accumulator fragment of rows 16 i.. and columns 8 j.. of the warp tile.
   using Accumulators = float[Policy::kWarpMmasOc][Policy::kWarpMmasOw][4];
 
-  /// @param warp_oc, warp_ow  the warp's position in the block's WARPS_OC x WARPS_OW arrangement
-  /// @param lane              the thread's lane in the warp
-  __device__ WarpMma(int warp_oc, int warp_ow, int lane)
-      : ldmatrix_row_(warp_oc * Policy::WARP_OC + lane % 8 + 8 * (lane / 8 % 2)), ldmatrix_k_(4 * (lane / 16)),
-        column0_(warp_ow * Policy::WARP_OW + lane / 4), k_(lane % 4) {}
+  /// Warp w of the block sits at (w % WARPS_OC, w / WARPS_OC) in the WARPS_OC x WARPS_OW arrangement.
+  __device__ explicit WarpMma(int thread)
+      : WarpMma(thread / 32 % Policy::WARPS_OC, thread / 32 / Policy::WARPS_OC, thread % 32) {}
+
+  __device__ static void clear(Accumulators& acc) {
+#pragma unroll
+    for (int i = 0; i < Policy::kWarpMmasOc; ++i) {
+#pragma unroll
+      for (int j = 0; j < Policy::kWarpMmasOw; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          acc[i][j][e] = 0.0f;
+        }
+      }
+    }
+  }
 
   /// acc += filter_stage * activation_stage over the BLOCK_R reduction of one stage.
   /// filter_stage: (BLOCK_OC, kFilterPitch), row = output channel; activation_stage: (BLOCK_R, kActivationPitch),
@@ -57,11 +68,34 @@ public:
     }
   }
 
+  /// Calls store(channel in tile, pixel in tile, value) for each accumulator element of this thread.
+  template <class Store> __device__ void for_each(Accumulators const& acc, Store&& store) const {
+#pragma unroll
+    for (int i = 0; i < Policy::kWarpMmasOc; ++i) {
+#pragma unroll
+      for (int j = 0; j < Policy::kWarpMmasOw; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          store(output_row0_ + i * Policy::kMmaM + 8 * (e / 2), output_column0_ + j * Policy::kMmaN + e % 2,
+                acc[i][j][e]);
+        }
+      }
+    }
+  }
+
 private:
-  int ldmatrix_row_; ///< filter row whose address this lane gives ldmatrix: row lane % 8 of matrix lane / 8
-  int ldmatrix_k_;   ///< and its column offset: matrices 2 and 3 hold columns 4-7
-  int column0_;      ///< activation column (pixel in the block tile) of fragment element g = lane / 4
-  int k_;            ///< reduction offset t = lane % 4 of the fragments within one k8 step
+  __device__ WarpMma(int warp_oc, int warp_ow, int lane)
+      : ldmatrix_row_(warp_oc * Policy::WARP_OC + lane % 8 + 8 * (lane / 8 % 2)), ldmatrix_k_(4 * (lane / 16)),
+        column0_(warp_ow * Policy::WARP_OW + lane / 4), k_(lane % 4),
+        output_row0_(warp_oc * Policy::WARP_OC + lane / 4),
+        output_column0_(warp_ow * Policy::WARP_OW + 2 * (lane % 4)) {}
+
+  int ldmatrix_row_;   ///< filter row whose address this lane gives ldmatrix: row lane % 8 of matrix lane / 8
+  int ldmatrix_k_;     ///< and its column offset: matrices 2 and 3 hold columns 4-7
+  int column0_;        ///< activation column (pixel in the block tile) of fragment element g = lane / 4
+  int k_;              ///< reduction offset t = lane % 4 of the fragments within one k8 step
+  int output_row0_;    ///< output channel g of accumulator element 0 in the block tile
+  int output_column0_; ///< and its pixel 2t
 };
 
 } // namespace detail

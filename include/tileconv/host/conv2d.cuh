@@ -4,10 +4,17 @@
 /// The host launcher: validate, plan, launch on the caller's stream. No allocation, no synchronization.
 
 #include <tileconv/device/conv2d_params.cuh>
+#include <tileconv/device/filter_reorder.cuh>
 #include <tileconv/device/implicit_gemm_conv2d.cuh>
 #include <tileconv/device/kernel.cuh>
+#include <tileconv/device/split_k_reduce.cuh>
 #include <tileconv/device_info.cuh>
+#include <tileconv/epilogue/epilogue_chain.cuh>
+#include <tileconv/host/check_arguments.cuh>
+#include <tileconv/host/depthwise_conv2d.cuh>
+#include <tileconv/host/kernel_choice.cuh>
 #include <tileconv/host/launch_plan.cuh>
+#include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/default_policies.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/problem.cuh>
@@ -15,47 +22,22 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 namespace tileconv {
+
 namespace detail {
 
-inline bool overlaps(void const* a, std::int64_t a_elements, void const* b, std::int64_t b_elements) {
-  auto const a_begin = reinterpret_cast<std::uintptr_t>(a);
-  auto const b_begin = reinterpret_cast<std::uintptr_t>(b);
-  auto const a_end = a_begin + static_cast<std::uintptr_t>(a_elements) * sizeof(float);
-  auto const b_end = b_begin + static_cast<std::uintptr_t>(b_elements) * sizeof(float);
-  return a_begin < b_end && b_begin < a_end;
+/// Blocks of the split-K reduction: 256 pixels by up to 65535 (image, channel) planes, grid-striding beyond.
+inline dim3 split_k_reduce_grid(Conv2dProblem const& problem) {
+  std::int64_t const planes = std::int64_t{problem.batch} * problem.out_channels;
+  int const pixel_blocks = (problem.gemm_n() + 255) / 256;
+  return dim3(static_cast<unsigned>(pixel_blocks), static_cast<unsigned>(planes < 65535 ? planes : 65535), 1);
 }
-
-inline bool misaligned(void const* pointer) { return reinterpret_cast<std::uintptr_t>(pointer) % alignof(float) != 0; }
 
 } // namespace detail
-
-/// Checks the problem and the buffers of one call: sizes, null and misaligned pointers, and an output that
-/// overlaps an operand (the kernel reads operands while other blocks write the output). Makes no CUDA call.
-inline Status check_arguments(Conv2dArguments const& args) {
-  Status const status = args.problem.validate();
-  if (status != Status::kSuccess) {
-    return status;
-  }
-  if (args.input == nullptr || args.filter == nullptr || args.output == nullptr) {
-    return Status::kErrorNullPointer;
-  }
-  if (detail::misaligned(args.input) || detail::misaligned(args.filter) || detail::misaligned(args.output) ||
-      (args.bias != nullptr && detail::misaligned(args.bias))) {
-    return Status::kErrorMisalignedPointer;
-  }
-  Conv2dProblem const& problem = args.problem;
-  std::int64_t const output_elements = problem.output_elements();
-  if (detail::overlaps(args.output, output_elements, args.input, problem.input_elements()) ||
-      detail::overlaps(args.output, output_elements, args.filter, problem.filter_elements()) ||
-      (args.bias != nullptr && detail::overlaps(args.output, output_elements, args.bias, problem.out_channels))) {
-    return Status::kErrorOverlappingBuffers;
-  }
-  return Status::kSuccess;
-}
 
 /// The implicit-GEMM conv2d with a fixed tile policy.
 /// @tparam Policy  a `TilePolicy` (or a struct with the same members)
@@ -71,33 +53,59 @@ public:
     }
   }
 
-  /// `check_arguments`, then `make_launch_plan<Policy>` and the gather's own condition: every reason this call
-  /// would not launch, without CUDA calls.
-  static Status can_implement(Conv2dArguments const& args, DeviceInfo const& device) {
-    Status const status = check_arguments(args);
+  /// Workspace bytes of the fastest launch with `split_k` splits: the filter reordered for the channel-tiled
+  /// gather (see device/filter_reorder.cuh), then, with split_k > 1, one float per output element and split. Less
+  /// still runs: with at least `partials_bytes(problem, split_k)` the filter is read in place.
+  static constexpr std::size_t workspace_size(Conv2dProblem const& problem, int split_k) {
+    return reordered_filter_bytes(problem) + partials_bytes(problem, split_k);
+  }
+
+  /// The workspace split-K cannot run without: split_k floats per output element, 0 for one split.
+  static constexpr std::size_t partials_bytes(Conv2dProblem const& problem, int split_k) {
+    return split_k_workspace_bytes(problem, split_k);
+  }
+
+  /// `check_arguments`, the workspace, then `make_launch_plan<Policy>` and the gather's own condition: every
+  /// reason this call would not launch, without CUDA calls.
+  static Status can_implement(Conv2dArguments const& args, DeviceInfo const& device, int split_k = 1) {
+    Status status = check_arguments(args);
+    if (status != Status::kSuccess) {
+      return status;
+    }
+    if (split_k < 1) {
+      return Status::kErrorInvalidSplitK;
+    }
+    // the whole workspace is checked where the call gives enough for the reordered filter, which it then uses
+    std::size_t const fastest = workspace_size(args.problem, split_k);
+    status = check_workspace(args, args.workspace != nullptr && args.workspace_bytes >= fastest
+                                       ? fastest
+                                       : partials_bytes(args.problem, split_k));
     if (status != Status::kSuccess) {
       return status;
     }
     LaunchPlan plan;
-    return plan_without_runtime(args.problem, device, &plan);
+    return plan_without_runtime(args.problem, device, split_k, &plan);
   }
 
   /// The plan with the occupancy API's blocks per SM, which counts the compiled kernel's registers.
   static Status plan(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan,
-                     cudaError_t* cuda_error = nullptr) {
-    Status const status = plan_without_runtime(problem, device, plan);
+                     cudaError_t* cuda_error = nullptr, int split_k = 1) {
+    if (split_k < 1) {
+      return Status::kErrorInvalidSplitK;
+    }
+    Status const status = plan_without_runtime(problem, device, split_k, plan);
     if (status != Status::kSuccess) {
       return status;
     }
     return with_gather(plan->gather, [&](auto kind) {
       constexpr GatherKind kKind = decltype(kind)::value;
-      Status const prepared = prepare_kernel<kKind>(cuda_error);
+      Status const prepared = prepare_kernel<kKind, IdentityEpilogue>(cuda_error);
       if (prepared != Status::kSuccess) {
         return prepared;
       }
       int blocks_per_sm = 0;
-      cudaError_t const error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel<kKind>(),
-                                                                              Policy::kThreads, Policy::kSmemBytes);
+      cudaError_t const error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &blocks_per_sm, kernel<kKind, IdentityEpilogue>(), Policy::kThreads, Policy::kSmemBytes);
       if (error != cudaSuccess) {
         return detail::status_from_cuda(error, cuda_error);
       }
@@ -107,29 +115,60 @@ public:
     });
   }
 
-  /// Validates, then launches on `stream`. Returns without launching on any error; on `kErrorCudaRuntime`
-  /// and the other CUDA-derived codes, `*cuda_error` (if given) holds the runtime's error.
-  static Status run(Conv2dArguments const& args, DeviceInfo const& device, cudaStream_t stream = nullptr,
-                    cudaError_t* cuda_error = nullptr) {
-    Status status = check_arguments(args);
+  /// Validates, then launches on `stream`: `output = epilogue(conv + bias)`, reduced in `split_k` slices of the
+  /// reduction (split_k > 1 needs `args.workspace`, see `workspace_size`, and adds a reduction kernel). Returns
+  /// without launching on any error; on `kErrorCudaRuntime` and the other CUDA-derived codes, `*cuda_error` (if
+  /// given) holds the runtime's error.
+  template <class Epilogue, class = std::enable_if_t<is_epilogue_v<Epilogue>>>
+  static Status run(Conv2dArguments const& args, Epilogue const& epilogue, DeviceInfo const& device,
+                    cudaStream_t stream = nullptr, cudaError_t* cuda_error = nullptr, int split_k = 1) {
+    Status status = can_implement(args, device, split_k);
+    if (status == Status::kSuccess) {
+      status = check_epilogue(epilogue, args);
+    }
     if (status != Status::kSuccess) {
       return status;
     }
     LaunchPlan plan;
-    status = plan_without_runtime(args.problem, device, &plan);
-    if (status != Status::kSuccess) {
-      return status;
-    }
+    plan_without_runtime(args.problem, device, split_k, &plan);
     return with_gather(plan.gather, [&](auto kind) {
       constexpr GatherKind kKind = decltype(kind)::value;
-      Status const prepared = prepare_kernel<kKind>(cuda_error);
+      Status const prepared = prepare_kernel<kKind, Epilogue>(cuda_error);
       if (prepared != Status::kSuccess) {
         return prepared;
       }
-      detail::Conv2dParams const params = detail::Conv2dParams::make(args, Policy::BLOCK_R);
-      kernel<kKind>()<<<plan.grid, Policy::kThreads, Policy::kSmemBytes, stream>>>(params);
+      detail::Conv2dKernelParams<Epilogue> params{detail::Conv2dParams::make(args, Policy::BLOCK_R, split_k), epilogue};
+      // workspace: [reordered filter, when it fits][split-K partials]
+      std::size_t const filter_bytes = reordered_filter_bytes(args.problem);
+      if (filter_bytes > 0 && args.workspace_bytes >= workspace_size(args.problem, split_k)) {
+        Status const reordered = reorder_filter(args, stream, cuda_error);
+        if (reordered != Status::kSuccess) {
+          return reordered;
+        }
+        params.conv.filter = static_cast<float const*>(args.workspace);
+        params.conv.filter_reordered = true;
+        if (split_k > 1) {
+          params.conv.partials = reinterpret_cast<float*>(static_cast<unsigned char*>(args.workspace) + filter_bytes);
+        }
+      }
+      kernel<kKind, Epilogue>()<<<plan.grid, Policy::kThreads, Policy::kSmemBytes, stream>>>(params);
+      Status launched = detail::status_from_cuda(cudaGetLastError(), cuda_error);
+      if (launched != Status::kSuccess || split_k == 1) {
+        return launched;
+      }
+      using Reduce = detail::SplitKReduce<Epilogue>;
+      typename Reduce::Params const reduce{params.conv, epilogue, args.problem.out_channels,
+                                           std::int64_t{args.problem.batch} * args.problem.out_channels};
+      detail::conv2d_kernel<Reduce, typename Reduce::Params>
+          <<<detail::split_k_reduce_grid(args.problem), Reduce::kThreads, 0, stream>>>(reduce);
       return detail::status_from_cuda(cudaGetLastError(), cuda_error);
     });
+  }
+
+  /// `run` without an epilogue: `output = conv + bias`, no split-K.
+  static Status run(Conv2dArguments const& args, DeviceInfo const& device, cudaStream_t stream = nullptr,
+                    cudaError_t* cuda_error = nullptr) {
+    return run(args, IdentityEpilogue{}, device, stream, cuda_error);
   }
 
 private:
@@ -139,9 +178,33 @@ private:
     return problem.in_channels_per_group() % Policy::BLOCK_R == 0;
   }
 
-  static Status plan_without_runtime(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan) {
+  /// Bytes of the reordered filter in the workspace, 256-byte aligned, or 0 where the gather reads it in place.
+  static constexpr std::size_t reordered_filter_bytes(Conv2dProblem const& problem) {
+    if (gather_for(problem) != GatherKind::kChannelTiled || !channel_tiled_applies(problem)) {
+      return 0;
+    }
+    std::size_t const bytes = static_cast<std::size_t>(problem.filter_elements()) * sizeof(float);
+    return (bytes + 255) / 256 * 256;
+  }
+
+  /// Copies the filter into the workspace in (K, R, S, C / groups) order, on `stream`.
+  static Status reorder_filter(Conv2dArguments const& args, cudaStream_t stream, cudaError_t* cuda_error) {
+    Conv2dProblem const& problem = args.problem;
+    detail::FilterReorder::Params const params{
+        args.filter, static_cast<float*>(args.workspace), static_cast<int>(problem.filter_elements()),
+        detail::FastDivmod(problem.in_channels_per_group()), detail::FastDivmod(problem.filter_h * problem.filter_w)};
+    int const blocks = (params.elements + detail::FilterReorder::kThreads - 1) / detail::FilterReorder::kThreads;
+    detail::conv2d_kernel<detail::FilterReorder,
+                          detail::FilterReorder::Params> < <<blocks<4096 ? blocks : 4096,
+                                                                    detail::FilterReorder::kThreads, 0, stream>>>(
+                                                               params);
+    return detail::status_from_cuda(cudaGetLastError(), cuda_error);
+  }
+
+  static Status plan_without_runtime(Conv2dProblem const& problem, DeviceInfo const& device, int split_k,
+                                     LaunchPlan* plan) {
     GatherKind const gather = gather_for(problem);
-    Status const status = make_launch_plan<Policy>(problem, device, plan, gather);
+    Status const status = make_launch_plan<Policy>(problem, device, plan, gather, split_k);
     if (status != Status::kSuccess) {
       return status;
     }
@@ -164,70 +227,68 @@ private:
     }
   }
 
-  template <GatherKind kKind> static constexpr auto kernel() {
-    return &detail::conv2d_kernel<detail::ImplicitGemmConv2d<Policy, kKind>, detail::Conv2dParams>;
+  template <GatherKind kKind, class Epilogue> static constexpr auto kernel() {
+    using Functor = detail::ImplicitGemmConv2d<Policy, kKind, Epilogue>;
+    return &detail::conv2d_kernel<Functor, typename Functor::Params>;
   }
 
   /// Opts the kernel in to more than the default 48 KiB of dynamic shared memory where the policy needs it.
   /// Also the first runtime call that fails when the binary has no code for the device.
-  template <GatherKind kKind> static Status prepare_kernel(cudaError_t* cuda_error) {
+  template <GatherKind kKind, class Epilogue> static Status prepare_kernel(cudaError_t* cuda_error) {
     constexpr int kDefaultDynamicSmemLimit = 48 * 1024;
     if (Policy::kSmemBytes <= kDefaultDynamicSmemLimit) {
       cudaFuncAttributes attributes;
-      return detail::status_from_cuda(cudaFuncGetAttributes(&attributes, kernel<kKind>()), cuda_error);
+      return detail::status_from_cuda(cudaFuncGetAttributes(&attributes, kernel<kKind, Epilogue>()), cuda_error);
     }
-    return detail::status_from_cuda(
-        cudaFuncSetAttribute(kernel<kKind>(), cudaFuncAttributeMaxDynamicSharedMemorySize, Policy::kSmemBytes),
-        cuda_error);
+    return detail::status_from_cuda(cudaFuncSetAttribute(kernel<kKind, Epilogue>(),
+                                                         cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                         Policy::kSmemBytes),
+                                    cuda_error);
   }
 };
 
-/// Which default policy the launcher uses for a problem; see `choose_default_policy`.
-enum class DefaultPolicy { kLargeTile, kNarrowTile, kSmallTile };
-
-/// The default launcher's choice, from the problem and the device alone (no CUDA call, deterministic):
-/// - small tiles when one image has at most 64 output pixels (a 256-pixel tile would be mostly padding);
-/// - narrow tiles when a group has at most 64 output channels (half of a 128-row tile would be padding), or when
-///   large tiles would not give every SM a block (batch and groups already count in the grid);
-/// - small tiles also when large tiles cannot be planned at all (a device short of shared memory or grid);
-/// - large tiles otherwise.
-inline DefaultPolicy choose_default_policy(Conv2dProblem const& problem, DeviceInfo const& device) {
-  if (problem.gemm_n() <= SmallTilePolicy::BLOCK_OW) {
-    return DefaultPolicy::kSmallTile;
-  }
-  if (problem.gemm_m() <= NarrowTilePolicy::BLOCK_OC) {
-    return DefaultPolicy::kNarrowTile;
-  }
-  LaunchPlan large;
-  if (make_launch_plan<LargeTilePolicy>(problem, device, &large) != Status::kSuccess) {
-    return DefaultPolicy::kSmallTile; // the policy with the fewest resources, so its launcher names what is wrong
-  }
-  return large.blocks() < device.sm_count ? DefaultPolicy::kNarrowTile : DefaultPolicy::kLargeTile;
-}
-
 namespace detail {
 
-/// Calls `function` with a value of the policy type `choice` names, so that each entry point below switches once.
-template <class Function> Status with_default_policy(DefaultPolicy choice, Function&& function) {
-  switch (choice) {
-  case DefaultPolicy::kLargeTile:
-    return function(LargeTilePolicy{});
-  case DefaultPolicy::kNarrowTile:
-    return function(NarrowTilePolicy{});
-  case DefaultPolicy::kSmallTile:
-    break;
-  }
-  return function(SmallTilePolicy{});
+/// Launches `choice`, a policy of the launcher's table and a split count, for `args`.
+template <class Epilogue>
+Status run_choice(Conv2dArguments const& args, Epilogue const& epilogue, KernelChoice const& choice,
+                  DeviceInfo const& device, cudaStream_t stream, cudaError_t* cuda_error) {
+  return with_policy(choice.policy, [&](auto policy) {
+    return Conv2d<decltype(policy)>::run(args, epilogue, device, stream, cuda_error, choice.split_k);
+  });
 }
 
 } // namespace detail
 
-/// The plan of the default launcher's choice, with occupancy from the runtime.
+/// Workspace bytes that let the default launcher run `problem` on `device` as fast as it can: split-K partial sums
+/// where the output alone cannot fill the GPU, and the filter reordered for the channel-tiled gather. Pass at least
+/// this much in `Conv2dArguments::workspace` to get that launch; with less (or none) the launcher picks the best
+/// launch that fits. Depthwise problems need none.
+inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInfo const& device) {
+  if (DepthwiseConv2d::applies(problem)) {
+    return 0;
+  }
+  KernelChoice const choice = choose_kernel(problem, device, kUnlimitedWorkspace);
+  return with_policy(choice.policy,
+                     [&](auto policy) { return Conv2d<decltype(policy)>::workspace_size(problem, choice.split_k); });
+}
+
+/// The plan of the default launcher's choice for a call with `workspace_bytes` of workspace, with occupancy from
+/// the runtime: which kernel, why, split-K, grid and waves.
 inline Status plan_conv2d(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan,
-                          cudaError_t* cuda_error = nullptr) {
-  return detail::with_default_policy(choose_default_policy(problem, device), [&](auto policy) {
-    return Conv2d<decltype(policy)>::plan(problem, device, plan, cuda_error);
+                          std::size_t workspace_bytes = 0, cudaError_t* cuda_error = nullptr) {
+  if (DepthwiseConv2d::applies(problem)) {
+    return DepthwiseConv2d::plan(problem, device, plan);
+  }
+  KernelChoice const choice = choose_kernel(problem, device, workspace_bytes);
+  Status const status = with_policy(choice.policy, [&](auto policy) {
+    return Conv2d<decltype(policy)>::plan(problem, device, plan, cuda_error, choice.split_k);
   });
+  if (status == Status::kSuccess) {
+    plan->reason = choice.reason;
+    plan->estimated_sm_utilization = choice.estimated_sm_utilization;
+  }
+  return status;
 }
 
 /// conv2d on `device` with tile policy `Policy`, launched on `stream`.
@@ -248,22 +309,41 @@ Status conv2d(Conv2dArguments const& args, cudaStream_t stream = nullptr, cudaEr
   return Conv2d<Policy>::run(args, device, stream, cuda_error);
 }
 
-/// conv2d on `device` with the policy the launcher chooses, launched on `stream`.
-inline Status conv2d(Conv2dArguments const& args, DeviceInfo const& device, cudaStream_t stream = nullptr,
-                     cudaError_t* cuda_error = nullptr) {
-  return detail::with_default_policy(choose_default_policy(args.problem, device), [&](auto policy) {
-    return Conv2d<decltype(policy)>::run(args, device, stream, cuda_error);
-  });
+/// `output = epilogue(conv + bias)` on `device` with the kernel the launcher chooses: the depthwise kernel where
+/// groups == in_channels, else the table's policy and split count for this problem, device and workspace.
+template <class Epilogue, class = std::enable_if_t<is_epilogue_v<Epilogue>>>
+Status conv2d(Conv2dArguments const& args, Epilogue const& epilogue, DeviceInfo const& device,
+              cudaStream_t stream = nullptr, cudaError_t* cuda_error = nullptr) {
+  if (DepthwiseConv2d::applies(args.problem)) {
+    return DepthwiseConv2d::run(args, epilogue, device, stream, cuda_error);
+  }
+  // no workspace pointer, no workspace, whatever workspace_bytes says
+  std::size_t const workspace_bytes = args.workspace != nullptr ? args.workspace_bytes : 0;
+  return detail::run_choice(args, epilogue, choose_kernel(args.problem, device, workspace_bytes), device, stream,
+                            cuda_error);
 }
 
-/// conv2d on the current device with the policy the launcher chooses, launched on `stream`: the common call.
-inline Status conv2d(Conv2dArguments const& args, cudaStream_t stream = nullptr, cudaError_t* cuda_error = nullptr) {
+/// `output = epilogue(conv + bias)` on the current device with the kernel the launcher chooses.
+template <class Epilogue, class = std::enable_if_t<is_epilogue_v<Epilogue>>>
+Status conv2d(Conv2dArguments const& args, Epilogue const& epilogue, cudaStream_t stream = nullptr,
+              cudaError_t* cuda_error = nullptr) {
   DeviceInfo device;
   Status const status = detail::current_device_info(&device, cuda_error);
   if (status != Status::kSuccess) {
     return status;
   }
-  return conv2d(args, device, stream, cuda_error);
+  return conv2d(args, epilogue, device, stream, cuda_error);
+}
+
+/// conv2d on `device` with the kernel the launcher chooses, launched on `stream`.
+inline Status conv2d(Conv2dArguments const& args, DeviceInfo const& device, cudaStream_t stream = nullptr,
+                     cudaError_t* cuda_error = nullptr) {
+  return conv2d(args, IdentityEpilogue{}, device, stream, cuda_error);
+}
+
+/// conv2d on the current device with the kernel the launcher chooses, launched on `stream`: the common call.
+inline Status conv2d(Conv2dArguments const& args, cudaStream_t stream = nullptr, cudaError_t* cuda_error = nullptr) {
+  return conv2d(args, IdentityEpilogue{}, stream, cuda_error);
 }
 
 } // namespace tileconv

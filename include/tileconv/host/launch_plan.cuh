@@ -5,6 +5,7 @@
 /// alone, so that it can be tested without a GPU and printed for users.
 
 #include <tileconv/device_info.cuh>
+#include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>
@@ -12,15 +13,53 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
 namespace tileconv {
 
-/// How a conv2d launch covers the output: one block per (pixel tile, channel tile, image * groups + group).
+/// Why a plan has its policy: static strings, so that a plan can be copied freely and compared by pointer in tests.
+namespace choice_reason {
+/// `make_launch_plan<Policy>`: the caller named the policy.
+inline constexpr char kFixedPolicy[] = "policy fixed by the caller";
+} // namespace choice_reason
+
+namespace detail {
+
+/// Steps of the reduction one output tile takes: ceil(gemm_k / block_r), BLOCK_R reduction elements each.
+constexpr std::int64_t k_tiles(Conv2dProblem const& problem, int block_r) {
+  return (std::int64_t{problem.gemm_k()} + block_r - 1) / block_r;
+}
+
+/// Whether `split_k` splits `k_tiles` steps into split_k non-empty ranges of ceil(k_tiles / split_k) steps (the last
+/// one shorter), the partition the split-K kernel uses. 7 steps split 4 ways is 2 + 2 + 2 + 1; split 6 ways it would be
+/// 2 + 2 + 2 + 1 + 0 + 0, so 6 is not a split count of 7 steps.
+constexpr bool is_split_count(std::int64_t k_tiles, int split_k) {
+  if (split_k < 1 || k_tiles < 1) {
+    return false;
+  }
+  std::int64_t const per_split = (k_tiles + split_k - 1) / split_k;
+  return (k_tiles + per_split - 1) / per_split == split_k;
+}
+
+} // namespace detail
+
+/// Device memory a split-K launch of `problem` needs: `split_k` partial outputs of float, laid out
+/// [split][output element]; 0 for split_k <= 1. Makes no CUDA call.
+constexpr std::size_t split_k_workspace_bytes(Conv2dProblem const& problem, int split_k) {
+  if (split_k <= 1 || problem.validate() != Status::kSuccess) {
+    return 0;
+  }
+  return static_cast<std::size_t>(split_k) * static_cast<std::size_t>(problem.output_elements()) * sizeof(float);
+}
+
+/// How a conv2d launch covers the output: one block per (pixel tile, channel tile, (image * groups + group) * split_k
+/// + split), and with split-K a second pass that sums the splits.
 struct LaunchPlan {
   // the policy
+  char const* policy_name = "custom"; ///< the table's name of the policy (`policy_name<Policy>()`), or "custom"
   int block_oc = 0;
   int block_ow = 0;
   int block_r = 0;
@@ -29,7 +68,18 @@ struct LaunchPlan {
   int stages = 0;
   GatherKind gather = GatherKind::kAuto; ///< resolved by the launcher for the problem
 
-  dim3 grid{1, 1, 1};    ///< x: pixel tiles of one image, y: channel tiles of one group, z: batch * groups
+  // the reduction
+  int split_k = 1;                    ///< splits of the reduction; > 1: partial sums to the workspace, then a sum pass
+  std::int64_t k_tiles = 0;           ///< BLOCK_R steps of the whole reduction
+  std::int64_t k_tiles_per_split = 0; ///< steps of one split (the last may have fewer)
+  std::size_t workspace_bytes = 0;    ///< `split_k_workspace_bytes(problem, split_k)`
+
+  // why
+  char const* reason = choice_reason::kFixedPolicy; ///< why this policy and split count (a static string)
+  double estimated_sm_utilization = 0.0; ///< the cost model's share of SM time doing tiles, split-K pass included;
+                                         ///< 0 where the cost model did not choose the plan
+
+  dim3 grid{1, 1, 1};    ///< x: pixel tiles of one image, y: channel tiles of one group, z: batch * groups * split_k
   int threads = 0;       ///< per block
   int smem_bytes = 0;    ///< dynamic shared memory per block
   int sm_count = 0;      ///< of the device planned for
@@ -49,29 +99,57 @@ struct LaunchPlan {
     double const w = waves();
     return w > 0.0 ? w / double(std::int64_t(w) + (w > double(std::int64_t(w)) ? 1 : 0)) : 0.0;
   }
+  /// Fraction of the last wave's block slots that hold a block (the tail): 1.0 when it is full, 0.25 when the last
+  /// wave is three-quarters empty.
+  constexpr double last_wave_fill() const {
+    std::int64_t const slots = std::int64_t{sm_count} * blocks_per_sm;
+    if (slots <= 0 || blocks() <= 0) {
+      return 0.0;
+    }
+    std::int64_t const tail = blocks() % slots;
+    return tail == 0 ? 1.0 : double(tail) / double(slots);
+  }
 };
 
-/// One line describing a plan, e.g. for a demo's output or a log.
+/// One line describing a plan, e.g. for a demo's output or a log: the policy and why, the split-K count, the grid,
+/// the occupancy, the waves and their tail, the edge-tile waste and the estimated SM utilization.
 inline std::string to_string(LaunchPlan const& plan) {
-  char text[512];
+  char split[160];
+  if (plan.split_k > 1) {
+    std::snprintf(split, sizeof(split), "split-K %d (%lld of %lld steps each, %llu B workspace)", plan.split_k,
+                  static_cast<long long>(plan.k_tiles_per_split), static_cast<long long>(plan.k_tiles),
+                  static_cast<unsigned long long>(plan.workspace_bytes));
+  } else {
+    std::snprintf(split, sizeof(split), "no split-K (%lld steps)", static_cast<long long>(plan.k_tiles));
+  }
+  char utilization[64];
+  if (plan.estimated_sm_utilization > 0.0) {
+    std::snprintf(utilization, sizeof(utilization), "%.0f%%", 100.0 * plan.estimated_sm_utilization);
+  } else {
+    std::snprintf(utilization, sizeof(utilization), "not estimated");
+  }
+  char text[1024];
   std::snprintf(
       text, sizeof(text),
-      "policy BLOCK_OC=%d BLOCK_OW=%d BLOCK_R=%d warps=%dx%d stages=%d, %s gather | grid=(%u, %u, %u) = %lld blocks "
-      "of %d threads, %d B shared memory | %d blocks/SM (%s) on %d SMs = %.2f waves, %.0f%% wave "
-      "efficiency | %.1f%% of tile outputs useful",
-      plan.block_oc, plan.block_ow, plan.block_r, plan.warps_oc, plan.warps_ow, plan.stages, to_string(plan.gather),
-      plan.grid.x, plan.grid.y, plan.grid.z, static_cast<long long>(plan.blocks()), plan.threads, plan.smem_bytes,
-      plan.blocks_per_sm, plan.occupancy_from_runtime ? "occupancy API" : "estimated from limits", plan.sm_count,
-      plan.waves(), 100.0 * plan.wave_efficiency(), 100.0 * plan.useful_fraction);
+      "policy %s (BLOCK_OC=%d BLOCK_OW=%d BLOCK_R=%d warps=%dx%d stages=%d), %s gather, %s | why: %s | grid=(%u, %u, "
+      "%u) = %lld blocks of %d threads, %d B shared memory | %d blocks/SM (%s) on %d SMs = %.2f waves, %.0f%% wave "
+      "efficiency, last wave %.0f%% full | %.1f%% of tile outputs useful | estimated SM utilization %s",
+      plan.policy_name, plan.block_oc, plan.block_ow, plan.block_r, plan.warps_oc, plan.warps_ow, plan.stages,
+      to_string(plan.gather), split, plan.reason, plan.grid.x, plan.grid.y, plan.grid.z,
+      static_cast<long long>(plan.blocks()), plan.threads, plan.smem_bytes, plan.blocks_per_sm,
+      plan.occupancy_from_runtime ? "occupancy API" : "estimated from limits", plan.sm_count, plan.waves(),
+      100.0 * plan.wave_efficiency(), 100.0 * plan.last_wave_fill(), 100.0 * plan.useful_fraction, utilization);
   return text;
 }
 
-/// Plans `problem` for tile policy `Policy` on `device`: checks the problem, the architecture, the shared memory
-/// and the grid limits, and fills `plan`, recording `gather` in it. Makes no CUDA call. The gather's own condition
-/// on the problem is the launcher's (`Conv2d::can_implement`).
+/// Plans `problem` for tile policy `Policy` on `device`, its reduction split `split_k` ways: checks the problem, the
+/// architecture, the shared memory, the split count and the grid limits, and fills `plan`, recording `gather` in it.
+/// Makes no CUDA call. The gather's own condition on the problem is the launcher's (`Conv2d::can_implement`).
+/// Returns kErrorInvalidSplitK for split_k < 1 or a split count that would leave a split empty (see
+/// `detail::is_split_count`), and kErrorGridTooLarge where batch * groups * split_k exceeds the device's grid in z.
 template <class Policy>
 Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan,
-                        GatherKind gather = GatherKind::kAnalytic) {
+                        GatherKind gather = GatherKind::kAnalytic, int split_k = 1) {
   if (plan == nullptr) {
     return Status::kErrorNullPointer;
   }
@@ -88,12 +166,18 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
     return Status::kErrorSharedMemoryExceeded;
   }
   std::int64_t const channel_tiles = (std::int64_t{problem.gemm_m()} + Policy::BLOCK_OC - 1) / Policy::BLOCK_OC;
-  std::int64_t const images_groups = std::int64_t{problem.batch} * problem.groups;
-  if (pixel_tiles > device.max_grid[0] || channel_tiles > device.max_grid[1] || images_groups > device.max_grid[2]) {
+  std::int64_t const k_tiles = detail::k_tiles(problem, Policy::BLOCK_R);
+  if (!detail::is_split_count(k_tiles, split_k)) {
+    return Status::kErrorInvalidSplitK;
+  }
+  std::int64_t const images_groups_splits = std::int64_t{problem.batch} * problem.groups * split_k;
+  if (pixel_tiles > device.max_grid[0] || channel_tiles > device.max_grid[1] ||
+      images_groups_splits > device.max_grid[2]) {
     return Status::kErrorGridTooLarge;
   }
 
   LaunchPlan result;
+  result.policy_name = policy_name<Policy>();
   result.block_oc = Policy::BLOCK_OC;
   result.block_ow = Policy::BLOCK_OW;
   result.block_r = Policy::BLOCK_R;
@@ -101,8 +185,14 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   result.warps_ow = Policy::WARPS_OW;
   result.stages = Policy::STAGES;
   result.gather = gather;
+  result.split_k = split_k;
+  result.k_tiles = k_tiles;
+  result.k_tiles_per_split = (k_tiles + split_k - 1) / split_k;
+  result.workspace_bytes = split_k_workspace_bytes(problem, split_k);
+  result.reason = choice_reason::kFixedPolicy;
+  result.estimated_sm_utilization = 0.0;
   result.grid = dim3(static_cast<unsigned>(pixel_tiles), static_cast<unsigned>(channel_tiles),
-                     static_cast<unsigned>(images_groups));
+                     static_cast<unsigned>(images_groups_splits));
   result.threads = Policy::kThreads;
   result.smem_bytes = smem_bytes;
   result.sm_count = device.sm_count;

@@ -1,0 +1,194 @@
+#pragma once
+
+/// \file policy_table.cuh
+/// The tile policies the default launcher chooses from, which of them are candidates on each architecture, and what
+/// the cost model (`host/kernel_choice.cuh`) knows about each of them there. Plain values: no CUDA call.
+///
+/// Adding a policy: one row in `TILECONV_FOR_EACH_POLICY` (its id, type and name), then one line in the candidate
+/// list of each architecture that should consider it (`kSm90Candidates` for a Hopper-only one), with its measured
+/// registers and step times. Nothing else in the launcher lists policies.
+
+#include <tileconv/policy/default_policies.cuh>
+
+#include <type_traits>
+#include <utility>
+
+/// The policies of the launcher's table, one row each: X(id, policy type, name). The row's order is the tie-break
+/// order of the cost model (earlier wins an exact tie).
+#define TILECONV_FOR_EACH_POLICY(X)                                                                                    \
+  X(kLargeTile, ::tileconv::LargeTilePolicy, "large-tile")                                                             \
+  X(kNarrowTile, ::tileconv::NarrowTilePolicy, "narrow-tile")                                                          \
+  X(kSmallTile, ::tileconv::SmallTilePolicy, "small-tile")
+
+namespace tileconv {
+
+/// A policy of the launcher's table (`TILECONV_FOR_EACH_POLICY`).
+enum class PolicyId {
+#define TILECONV_POLICY_ENUMERATOR(id, type, name) id,
+  TILECONV_FOR_EACH_POLICY(TILECONV_POLICY_ENUMERATOR)
+#undef TILECONV_POLICY_ENUMERATOR
+};
+
+/// How many policies the table has.
+inline constexpr int kPolicyCount = 0
+#define TILECONV_POLICY_COUNT(id, type, name) +1
+    TILECONV_FOR_EACH_POLICY(TILECONV_POLICY_COUNT)
+#undef TILECONV_POLICY_COUNT
+    ;
+
+/// The policy a launcher falls back to when no candidate can plan a problem: the one with the fewest resources, so
+/// that its own checks name what is wrong.
+inline constexpr PolicyId kFallbackPolicy = PolicyId::kSmallTile;
+
+/// The short name of a policy of the table, as printed in plans and logs.
+constexpr char const* to_string(PolicyId id) {
+  switch (id) {
+#define TILECONV_POLICY_NAME_CASE(id_, type, name)                                                                     \
+  case PolicyId::id_:                                                                                                  \
+    return name;
+    TILECONV_FOR_EACH_POLICY(TILECONV_POLICY_NAME_CASE)
+#undef TILECONV_POLICY_NAME_CASE
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+template <PolicyId kId> struct PolicyTypeOf;
+#define TILECONV_POLICY_TYPE_OF(id_, type_, name)                                                                      \
+  template <> struct PolicyTypeOf<PolicyId::id_> { using type = type_; };
+TILECONV_FOR_EACH_POLICY(TILECONV_POLICY_TYPE_OF)
+#undef TILECONV_POLICY_TYPE_OF
+
+} // namespace detail
+
+/// The policy type of a table entry.
+/// @tparam kId the entry
+template <PolicyId kId> using PolicyType = typename detail::PolicyTypeOf<kId>::type;
+
+/// Calls `f` with a value of the policy type `id` names and returns what it returns, so that a launcher switches
+/// once per call. Every policy of the table instantiates `f`, so it must return the same type for all of them.
+/// An `id` outside the table (a cast integer) calls it with the fallback policy.
+template <class F> auto with_policy(PolicyId id, F&& f) {
+  switch (id) {
+#define TILECONV_POLICY_DISPATCH_CASE(id_, type, name)                                                                 \
+  case PolicyId::id_:                                                                                                  \
+    return std::forward<F>(f)(type{});
+    TILECONV_FOR_EACH_POLICY(TILECONV_POLICY_DISPATCH_CASE)
+#undef TILECONV_POLICY_DISPATCH_CASE
+  }
+  return std::forward<F>(f)(PolicyType<kFallbackPolicy>{});
+}
+
+/// The table's name of `Policy`, or "custom" for a policy the table does not list.
+/// @tparam Policy a `TilePolicy` or a struct with the same members
+template <class Policy> constexpr char const* policy_name() {
+#define TILECONV_POLICY_NAME_OF(id, type, name)                                                                        \
+  if constexpr (std::is_same_v<Policy, type>) {                                                                        \
+    return name;                                                                                                       \
+  }
+  TILECONV_FOR_EACH_POLICY(TILECONV_POLICY_NAME_OF)
+#undef TILECONV_POLICY_NAME_OF
+  return "custom";
+}
+
+/// One policy as a candidate on one architecture, with what the cost model needs to know about it there.
+///
+/// The cost model (`host/kernel_choice.cuh`) counts a block's work in steps, one BLOCK_R slice of the reduction
+/// each. n blocks sharing an SM each take max(step_us_alone, n * step_us_shared) per step: one block alone is held
+/// back by latency, several by the SM's throughput.
+struct PolicyCandidate {
+  PolicyId policy;             ///< the table's policy
+  int registers_channel_tiled; ///< per thread with the channel-tiled gather, from `ptxas -v` for this architecture
+  int registers_analytic;      ///< per thread with the analytic gather
+  double step_us_alone;        ///< microseconds per step of a block alone on its SM, channel-tiled gather
+  double step_us_shared;       ///< microseconds of SM time per block-step when the SM is saturated
+};
+
+/// The candidates of one range of compute capabilities, and the memory rate the split-K reduction pass runs at.
+struct ArchPolicies {
+  char const* name;                  ///< e.g. "sm_80/86"
+  int first_cc;                      ///< first compute capability of the row, as 10 * major + minor, e.g. 86
+  int last_cc;                       ///< last compute capability of the row
+  double reduce_bytes_per_us;        ///< split-K reduction pass: bytes moved per microsecond
+  double launch_us;                  ///< fixed cost of one kernel launch, back to back on a stream
+  PolicyCandidate const* candidates; ///< in tie-break order
+  int candidate_count;               ///< entries of `candidates`
+};
+
+namespace detail {
+
+// Step times: measured on the H100 (NVIDIA H100 80GB HBM3, CUDA 13.0, bench/results/h100.json, CUDA-event medians
+// of the benchmark suite, every shape at split_k 1), in microseconds per BLOCK_R = 16 step including one step's worth
+// of fixed cost per block (the model adds one step per block; see kernel_choice.cuh):
+//   large  (128 x 256): r50_3x3_c256_14 0.188 ms = 64 blocks alone on their SMs x 145 steps -> 1.28 us;
+//          r50_3x3_c64_56 0.181 ms = 4 blocks in turn x 37 steps -> 1.20 us; unet_c32_512 0.694 ms -> 1.14 us;
+//          seed 6.62 ms -> 1.44 us (1 GB input streamed from DRAM). One block per SM (190-196 registers), so the
+//          shared rate is never reached on the H100: taken equal to the alone rate. 1.25 us.
+//   narrow (64 x 256): alone: r50_3x3_c256_14 0.133 ms (128 blocks, 145 steps) -> 0.89 us, b1_c512_14 0.252 ms
+//          (8 blocks, 289 steps) -> 0.86 us; two per SM: r50_3x3_c128_28 0.130 ms -> 2 x 0.87 us, r50_3x3_c64_56
+//          0.134 ms -> 2 x 0.89 us. One block already saturates the SM: 0.88 us for both.
+//   small  (64 x 64): alone-bound: r50_3x3_c512_7 0.315 ms = 2 blocks per SM x 289 steps -> 1.08 us each; shared:
+//          r50_3x3_c64_56 at 64 x 64 tiles 0.178 ms (docs of NarrowTilePolicy; 12 blocks per SM, 5 at a time) ->
+//          0.365 us per block-step. The shared number rests on that one measurement.
+// The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -arch=sm_XX -cubin -Xptxas -v` of
+// each policy's kernel for both gathers, CUDA 13.0, kernels of commit b3a64e8 (the ones the benchmark measured). They
+// only matter through the blocks per SM they allow: re-measure when a kernel's register count crosses a threshold.
+inline constexpr PolicyCandidate kSm90Candidates[] = {
+    {PolicyId::kLargeTile, 190, 196, 1.25, 1.25},
+    {PolicyId::kNarrowTile, 126, 126, 0.88, 0.88},
+    {PolicyId::kSmallTile, 72, 66, 1.08, 0.365},
+};
+
+// Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are
+// latency- and issue-bound, so the A100 (1.41 GHz against the H100's 1.98 GHz) is taken 1.4x slower per step. GeForce
+// Ada has a quarter of the A100's TF32 mma rate per SM and clock: 0.65 TFLOP/s per SM on a 4090 at 2.52 GHz, below the
+// ~0.84 TFLOP/s per SM that the large tile reaches on the H100, so it is taken 2.0x slower. The issue's sm_80/86 row is
+// the A100's: an RTX 30 part (about as slow per SM as a 4090) is planned as an A100; only the split-K trade-off against
+// the reduction's fixed cost depends on the absolute step time. Registers: measured for sm_80, sm_86 and sm_89, the
+// same on all three.
+inline constexpr double kAmpereStep = 1.4;
+inline constexpr double kAdaStep = 2.0;
+inline constexpr PolicyCandidate kSm80Candidates[] = {
+    {PolicyId::kLargeTile, 198, 215, 1.25 * kAmpereStep, 1.25 * kAmpereStep},
+    {PolicyId::kNarrowTile, 128, 138, 0.88 * kAmpereStep, 0.88 * kAmpereStep},
+    {PolicyId::kSmallTile, 72, 78, 1.08 * kAmpereStep, 0.365 * kAmpereStep},
+};
+inline constexpr PolicyCandidate kSm89Candidates[] = {
+    {PolicyId::kLargeTile, 198, 215, 1.25 * kAdaStep, 1.25 * kAdaStep},
+    {PolicyId::kNarrowTile, 128, 138, 0.88 * kAdaStep, 0.88 * kAdaStep},
+    {PolicyId::kSmallTile, 72, 78, 1.08 * kAdaStep, 0.365 * kAdaStep},
+};
+// Newer architectures run the sm_90 build's PTX through the driver's JIT: the portable policies only (never a
+// Hopper-specific one), with the H100's times and the largest register counts measured for any target.
+inline constexpr PolicyCandidate kNewerCandidates[] = {
+    {PolicyId::kLargeTile, 198, 215, 1.25, 1.25},
+    {PolicyId::kNarrowTile, 128, 138, 0.88, 0.88},
+    {PolicyId::kSmallTile, 72, 78, 1.08, 0.365},
+};
+
+template <class T, int kN> constexpr int count_of(T const (&)[kN]) { return kN; }
+
+// Reduction pass rates: 2.5 TB/s on the H100 (of ~3.35 TB/s HBM3 peak; the partial sums of small maps stay in its
+// 50 MB L2, so this is conservative); the others in proportion to their DRAM: A100 1.5 TB/s (1.9-2.0 peak), RTX 4090
+// 0.9 TB/s (1.0 peak). Launch: ~3 us back to back, an estimate, not measured here.
+inline constexpr ArchPolicies kArchTable[] = {
+    {"sm_80/86", 80, 88, 1.5e6, 3.0, kSm80Candidates, count_of(kSm80Candidates)},
+    {"sm_89", 89, 89, 0.9e6, 3.0, kSm89Candidates, count_of(kSm89Candidates)},
+    {"sm_90", 90, 90, 2.5e6, 3.0, kSm90Candidates, count_of(kSm90Candidates)},
+    {"sm_100+", 91, 1000, 2.5e6, 3.0, kNewerCandidates, count_of(kNewerCandidates)},
+};
+
+} // namespace detail
+
+/// The candidates for a device of `compute_capability` (10 * major + minor), or null before sm_80 (no TF32 mma).
+constexpr ArchPolicies const* arch_policies(int compute_capability) {
+  for (ArchPolicies const& row : detail::kArchTable) {
+    if (compute_capability >= row.first_cc && compute_capability <= row.last_cc) {
+      return &row;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace tileconv

@@ -1,0 +1,469 @@
+// The policy table, choose_kernel's cost model and split-K choice, kernel_candidates and the plan of a choice, on
+// hand-written DeviceInfos of an H100, an RTX 4090 and an A100: every benchmark shape gets a choice that plans and
+// fits the device, small maps split the reduction when (and only when) the workspace allows, the choice is
+// deterministic and consistent with the workspace it needs, and a full last wave beats more work per tile.
+#include "support/catch.hpp"
+#include "support/catch_status.hpp"
+#include "support/fake_devices.hpp"
+#include "support/shapes.hpp"
+
+#include "../bench/shape_table.hpp"
+
+#include <tileconv/host/kernel_choice.cuh>
+#include <tileconv/host/launch_plan.cuh>
+#include <tileconv/host/policy_table.cuh>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace tileconv {
+namespace test {
+namespace {
+
+struct NamedDevice {
+  char const* name;
+  DeviceInfo info;
+};
+
+std::vector<NamedDevice> fake_devices() { return {{"H100", h100()}, {"RTX 4090", rtx4090()}, {"A100", a100()}}; }
+
+/// bench/shapes.csv, the benchmark's shape list, found next to this file's directory (or from the working directory).
+std::vector<tileconv_bench::Shape> const& bench_shapes() {
+  static std::vector<tileconv_bench::Shape> const shapes = [] {
+    std::string const file = __FILE__;
+    std::size_t const slash = file.find_last_of("/\\");
+    std::string const tests_dir = slash == std::string::npos ? std::string(".") : file.substr(0, slash);
+    std::vector<tileconv_bench::Shape> result;
+    for (std::string const& path : {tests_dir + "/../bench/shapes.csv", std::string("bench/shapes.csv"),
+                                    std::string("../bench/shapes.csv"), std::string("../../bench/shapes.csv")}) {
+      if (tileconv_bench::read_shapes(path, &result).empty()) {
+        break;
+      }
+    }
+    return result;
+  }();
+  return shapes;
+}
+
+Conv2dProblem bench_shape(char const* name) {
+  for (tileconv_bench::Shape const& shape : bench_shapes()) {
+    if (shape.name == name) {
+      return shape.problem;
+    }
+  }
+  FAIL("bench/shapes.csv has no shape " << name);
+  return Conv2dProblem{};
+}
+
+/// Whether `id` is among the candidates of `device`'s architecture.
+bool is_candidate(DeviceInfo const& device, PolicyId id) {
+  ArchPolicies const* arch = arch_policies(device.compute_capability());
+  return arch != nullptr && detail::find_candidate(*arch, id) != nullptr;
+}
+
+/// Every property a choice must have: a candidate of the architecture, a plan that fits the device, a valid split
+/// count whose workspace fits, estimates in range.
+void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::size_t workspace_bytes,
+                 KernelChoice const& choice) {
+  CHECK(choice.reason != choice_reason::kNoCandidate);
+  CHECK(is_candidate(device, choice.policy));
+  CHECK(choice.split_k >= 1);
+  CHECK(choice.split_k <= kMaxSplitK);
+  CHECK(split_k_workspace_bytes(problem, choice.split_k) <= workspace_bytes);
+  CHECK(choice.estimated_us > 0.0);
+  CHECK(choice.estimated_sm_utilization > 0.0);
+  CHECK(choice.estimated_sm_utilization <= 1.0);
+
+  LaunchPlan plan;
+  REQUIRE(plan_kernel_choice(problem, device, choice, &plan) == Status::kSuccess);
+  CHECK(std::string(plan.policy_name) == to_string(choice.policy));
+  CHECK(plan.split_k == choice.split_k);
+  CHECK(plan.reason == choice.reason);
+  CHECK(plan.estimated_sm_utilization == choice.estimated_sm_utilization);
+  CHECK(plan.workspace_bytes == split_k_workspace_bytes(problem, choice.split_k));
+  CHECK(plan.grid.x <= unsigned(device.max_grid[0]));
+  CHECK(plan.grid.y <= unsigned(device.max_grid[1]));
+  CHECK(plan.grid.z <= unsigned(device.max_grid[2]));
+  CHECK(std::int64_t{plan.grid.z} == std::int64_t{problem.batch} * problem.groups * choice.split_k);
+  CHECK(plan.blocks_per_sm >= 1);
+  CHECK(plan.smem_bytes <= device.smem_per_block_optin);
+  CHECK(detail::is_split_count(plan.k_tiles, plan.split_k));
+  if (choice.split_k > 1) {
+    CHECK(plan.k_tiles_per_split >= plan.stages);                      // no split shorter than the pipeline
+    CHECK((plan.split_k - 1) * plan.k_tiles_per_split < plan.k_tiles); // the last split is not empty
+  }
+}
+
+using Large = PolicyType<PolicyId::kLargeTile>;
+
+} // namespace
+
+TEST_CASE("the policy table lists the default policies, names them and dispatches to their types", "[plan]") {
+  CHECK(kPolicyCount == 3);
+  CHECK(std::string(to_string(PolicyId::kLargeTile)) == "large-tile");
+  CHECK(std::string(to_string(PolicyId::kNarrowTile)) == "narrow-tile");
+  CHECK(std::string(to_string(PolicyId::kSmallTile)) == "small-tile");
+  CHECK(std::is_same_v<PolicyType<PolicyId::kLargeTile>, LargeTilePolicy>);
+  CHECK(std::is_same_v<PolicyType<PolicyId::kNarrowTile>, NarrowTilePolicy>);
+  CHECK(std::is_same_v<PolicyType<PolicyId::kSmallTile>, SmallTilePolicy>);
+  CHECK(std::string(policy_name<NarrowTilePolicy>()) == "narrow-tile");
+  CHECK(std::string(policy_name<TilePolicy<32, 64, 8, 1, 2, 3>>()) == "custom");
+
+  auto const block_oc = [](PolicyId id) {
+    return with_policy(id, [](auto policy) { return decltype(policy)::BLOCK_OC; });
+  };
+  CHECK(block_oc(PolicyId::kLargeTile) == LargeTilePolicy::BLOCK_OC);
+  CHECK(block_oc(PolicyId::kNarrowTile) == NarrowTilePolicy::BLOCK_OC);
+  CHECK(block_oc(PolicyId::kSmallTile) == SmallTilePolicy::BLOCK_OC);
+  CHECK(block_oc(static_cast<PolicyId>(99)) == PolicyType<kFallbackPolicy>::BLOCK_OC);
+
+  SECTION("one row per architecture family, none before sm_80") {
+    CHECK(arch_policies(75) == nullptr);
+    for (int cc : {80, 86, 87, 89, 90, 100, 120}) {
+      INFO("sm_" << cc);
+      ArchPolicies const* arch = arch_policies(cc);
+      REQUIRE(arch != nullptr);
+      CHECK(arch->candidate_count >= 1);
+      CHECK(arch->reduce_bytes_per_us > 0.0);
+      for (int i = 0; i < arch->candidate_count; ++i) {
+        PolicyCandidate const& c = arch->candidates[i];
+        CHECK(c.registers_channel_tiled > 0);
+        CHECK(c.registers_analytic > 0);
+        CHECK(c.step_us_alone >= c.step_us_shared); // several blocks never take less SM time per step than one
+        CHECK(c.step_us_shared > 0.0);
+      }
+    }
+    CHECK(std::string(arch_policies(80)->name) == std::string(arch_policies(86)->name));
+    CHECK(std::string(arch_policies(89)->name) == "sm_89");
+    CHECK(std::string(arch_policies(90)->name) == "sm_90");
+    for (PolicyId id : {PolicyId::kLargeTile, PolicyId::kNarrowTile, PolicyId::kSmallTile}) {
+      CHECK(is_candidate(h100(), id));
+      CHECK(is_candidate(rtx4090(), id));
+      CHECK(is_candidate(a100(), id));
+    }
+  }
+}
+
+TEST_CASE("split_k_workspace_bytes and make_launch_plan with split-K", "[plan]") {
+  Conv2dProblem const problem = conv(32, 512, 7, 7, 512, 3, 3).pad(1, 1); // 288 steps of 16
+  CHECK(split_k_workspace_bytes(problem, 1) == 0);
+  CHECK(split_k_workspace_bytes(problem, 0) == 0);
+  CHECK(split_k_workspace_bytes(problem, 4) == std::size_t{4} * 32 * 512 * 49 * sizeof(float));
+
+  LaunchPlan plan;
+  REQUIRE(make_launch_plan<SmallTilePolicy>(problem, h100(), &plan, GatherKind::kChannelTiled, 4) == Status::kSuccess);
+  CHECK(plan.grid.x == 1u);
+  CHECK(plan.grid.y == 8u);
+  CHECK(plan.grid.z == 32u * 4u); // (image * groups + group) * split_k + split
+  CHECK(plan.split_k == 4);
+  CHECK(plan.k_tiles == 288);
+  CHECK(plan.k_tiles_per_split == 72);
+  CHECK(plan.workspace_bytes == split_k_workspace_bytes(problem, 4));
+  CHECK(std::string(plan.policy_name) == "small-tile");
+  CHECK(plan.reason == choice_reason::kFixedPolicy);
+  CHECK(plan.estimated_sm_utilization == 0.0);
+
+  SECTION("split counts below 1 or that would leave a split empty are refused") {
+    CHECK(detail::is_split_count(7, 4));  // 2 + 2 + 2 + 1
+    CHECK(!detail::is_split_count(7, 6)); // 2 + 2 + 2 + 1 + 0 + 0
+    CHECK(detail::is_split_count(7, 7));
+    CHECK(!detail::is_split_count(7, 8));
+    CHECK(!detail::is_split_count(7, 0));
+    Conv2dProblem const seven = conv(1, 16, 8, 8, 64, 7, 1).pad(3, 0); // 16 channels x 7 taps / 16 = 7 steps
+    CHECK(make_launch_plan<SmallTilePolicy>(seven, h100(), &plan, GatherKind::kAnalytic, 4) == Status::kSuccess);
+    CHECK(make_launch_plan<SmallTilePolicy>(seven, h100(), &plan, GatherKind::kAnalytic, 6) ==
+          Status::kErrorInvalidSplitK);
+    CHECK(make_launch_plan<SmallTilePolicy>(seven, h100(), &plan, GatherKind::kAnalytic, 8) ==
+          Status::kErrorInvalidSplitK);
+    CHECK(make_launch_plan<SmallTilePolicy>(seven, h100(), &plan, GatherKind::kAnalytic, 0) ==
+          Status::kErrorInvalidSplitK);
+  }
+  SECTION("batch * groups * split_k must fit the grid's z") {
+    DeviceInfo device = h100();
+    device.max_grid[2] = 32 * 4;
+    CHECK(make_launch_plan<SmallTilePolicy>(problem, device, &plan, GatherKind::kChannelTiled, 4) == Status::kSuccess);
+    device.max_grid[2] = 32 * 4 - 1;
+    CHECK(make_launch_plan<SmallTilePolicy>(problem, device, &plan, GatherKind::kChannelTiled, 4) ==
+          Status::kErrorGridTooLarge);
+  }
+}
+
+TEST_CASE("every benchmark shape gets a valid choice on the H100, the RTX 4090 and the A100", "[plan]") {
+  REQUIRE(bench_shapes().size() >= 13);
+  for (NamedDevice const& device : fake_devices()) {
+    for (tileconv_bench::Shape const& shape : bench_shapes()) {
+      for (std::size_t workspace : {std::size_t{0}, std::size_t{1} << 20, kUnlimitedWorkspace}) {
+        INFO(device.name << ", " << shape.name << ", workspace " << workspace);
+        KernelChoice const choice = choose_kernel(shape.problem, device.info, workspace);
+        check_valid(shape.problem, device.info, workspace, choice);
+        if (workspace == 0) {
+          CHECK(choice.split_k == 1);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("every shape of the shared list gets a valid choice on every fake device", "[plan]") {
+  for (NamedDevice const& device : fake_devices()) {
+    for (ShapeCase const& shape : shapes()) {
+      for (std::size_t workspace : {std::size_t{0}, kUnlimitedWorkspace}) {
+        INFO(device.name << ", " << describe(shape) << ", workspace " << workspace);
+        check_valid(shape.problem, device.info, workspace, choose_kernel(shape.problem, device.info, workspace));
+      }
+    }
+  }
+}
+
+TEST_CASE("small maps split the reduction when the workspace allows, and only then", "[plan]") {
+  struct Case {
+    char const* shape;
+    char const* device;
+    DeviceInfo info;
+  };
+  Case const cases[] = {
+      {"r50_3x3_c512_7", "H100", h100()},     {"r50_3x3_c256_14", "H100", h100()}, {"b1_c512_14", "H100", h100()},
+      {"r50_3x3_c512_7", "A100", a100()},     {"r50_3x3_c256_14", "A100", a100()}, {"b1_c512_14", "A100", a100()},
+      {"r50_3x3_c256_14", "4090", rtx4090()}, {"b1_c512_14", "4090", rtx4090()},
+  };
+  for (Case const& c : cases) {
+    INFO(c.shape << " on the " << c.device);
+    Conv2dProblem const problem = bench_shape(c.shape);
+    KernelChoice const split = choose_kernel(problem, c.info, kUnlimitedWorkspace);
+    CHECK(split.split_k > 1);
+    CHECK(split.reason == choice_reason::kSplitK);
+    KernelChoice const unsplit = choose_kernel(problem, c.info, 0);
+    CHECK(unsplit.split_k == 1);
+    CHECK(unsplit.reason == choice_reason::kSplitKNeedsWorkspace);
+    CHECK(split.estimated_us < unsplit.estimated_us);
+    // one byte short of the split's partial sums: a smaller split or none
+    KernelChoice const short_by_one =
+        choose_kernel(problem, c.info, split_k_workspace_bytes(problem, split.split_k) - 1);
+    CHECK(short_by_one.split_k < split.split_k);
+  }
+  SECTION("H100: the 7 x 7 map on 64 x 64 tiles, batch 1 at 512 channels over 32 splits of the large tile") {
+    KernelChoice const c7 = choose_kernel(bench_shape("r50_3x3_c512_7"), h100(), kUnlimitedWorkspace);
+    CHECK(c7.policy == PolicyId::kSmallTile);
+    CHECK(c7.split_k == 2);
+    KernelChoice const b1 = choose_kernel(bench_shape("b1_c512_14"), h100(), kUnlimitedWorkspace);
+    CHECK(b1.policy == PolicyId::kLargeTile);
+    CHECK(b1.split_k == 32); // 4 tiles x 32 = 128 blocks on 132 SMs, 9 steps each
+  }
+  SECTION("RTX 4090: 256 small tiles fill exactly one wave of 2 x 128 SMs, so r50_3x3_c512_7 is not split") {
+    KernelChoice const choice = choose_kernel(bench_shape("r50_3x3_c512_7"), rtx4090(), kUnlimitedWorkspace);
+    CHECK(choice.policy == PolicyId::kSmallTile);
+    CHECK(choice.split_k == 1);
+    LaunchPlan plan;
+    REQUIRE(plan_kernel_choice(bench_shape("r50_3x3_c512_7"), rtx4090(), choice, &plan) == Status::kSuccess);
+    CHECK(plan.waves() == Catch::Approx(1.0));
+  }
+  SECTION("a workspace for a few splits gets the best split that fits") {
+    Conv2dProblem const problem = bench_shape("b1_c512_14");
+    std::size_t const eight = split_k_workspace_bytes(problem, 8);
+    KernelChoice const choice = choose_kernel(problem, h100(), eight);
+    CHECK(choice.split_k > 1);
+    CHECK(choice.split_k <= 8);
+    CHECK(choice.reason == choice_reason::kSplitK);
+  }
+  SECTION("the grid's z limit bounds the split count") {
+    DeviceInfo device = h100();
+    device.max_grid[2] = 32 + 31; // batch 32: no room for a second split
+    KernelChoice const choice = choose_kernel(bench_shape("r50_3x3_c512_7"), device, kUnlimitedWorkspace);
+    CHECK(choice.split_k == 1);
+    check_valid(bench_shape("r50_3x3_c512_7"), device, kUnlimitedWorkspace, choice);
+  }
+}
+
+TEST_CASE("large maps and the seed shape are never split", "[plan]") {
+  for (NamedDevice const& device : fake_devices()) {
+    INFO(device.name);
+    KernelChoice const seed =
+        choose_kernel(bench_shape("seed_8x64x512x1024_k128_3x3"), device.info, kUnlimitedWorkspace);
+    CHECK(seed.policy == PolicyId::kLargeTile);
+    CHECK(seed.split_k == 1);
+    for (char const* name : {"r50_3x3_c64_56", "unet_c32_512", "dil2_c64_128", "r50_1x1_c256_56"}) {
+      INFO(name);
+      CHECK(choose_kernel(bench_shape(name), device.info, kUnlimitedWorkspace).split_k == 1);
+    }
+  }
+}
+
+TEST_CASE("the choice is deterministic", "[plan]") {
+  for (NamedDevice const& device : fake_devices()) {
+    for (tileconv_bench::Shape const& shape : bench_shapes()) {
+      INFO(device.name << ", " << shape.name);
+      KernelChoice const first = choose_kernel(shape.problem, device.info, kUnlimitedWorkspace);
+      choose_kernel(shape.problem, device.info, 0); // an unrelated call in between changes nothing
+      KernelChoice const again = choose_kernel(shape.problem, device.info, kUnlimitedWorkspace);
+      CHECK(first == again);
+      DeviceInfo const copy = device.info;
+      CHECK(choose_kernel(shape.problem, copy, kUnlimitedWorkspace) == first);
+    }
+  }
+}
+
+TEST_CASE("the unlimited choice's workspace is enough for the same choice", "[plan]") {
+  for (NamedDevice const& device : fake_devices()) {
+    for (tileconv_bench::Shape const& shape : bench_shapes()) {
+      INFO(device.name << ", " << shape.name);
+      KernelChoice const unlimited = choose_kernel(shape.problem, device.info, kUnlimitedWorkspace);
+      std::size_t const needed = split_k_workspace_bytes(shape.problem, unlimited.split_k);
+      CHECK(choose_kernel(shape.problem, device.info, needed) == unlimited);
+      CHECK(choose_kernel(shape.problem, device.info, needed + 4096) == unlimited);
+      if (needed > 0) {
+        CHECK(choose_kernel(shape.problem, device.info, needed - 1) != unlimited);
+      }
+    }
+  }
+}
+
+TEST_CASE("wave quantization: a policy with a full last wave beats one with more work per tile", "[plan]") {
+  // RTX 4090: one large (128 x 256) or one narrow (64 x 256) block per SM. 128 channels by 64 x 256 pixels of one
+  // image: 64 large tiles leave half of the 128 SMs idle; 128 narrow tiles fill exactly one wave.
+  Conv2dProblem const problem = conv(1, 64, 64, 256, 128, 3, 3).pad(1, 1);
+  KernelChoice const choice = choose_kernel(problem, rtx4090(), 0);
+  CHECK(choice.policy == PolicyId::kNarrowTile);
+  CHECK(choice.reason == choice_reason::kMoreSmsBusy);
+  LaunchPlan narrow;
+  REQUIRE(plan_kernel_choice(problem, rtx4090(), choice, &narrow) == Status::kSuccess);
+  CHECK(narrow.wave_efficiency() == Catch::Approx(1.0));
+  CHECK(narrow.last_wave_fill() == Catch::Approx(1.0));
+
+  KernelChoice large_choice = choice;
+  large_choice.policy = PolicyId::kLargeTile;
+  LaunchPlan large;
+  REQUIRE(plan_kernel_choice(problem, rtx4090(), large_choice, &large) == Status::kSuccess);
+  CHECK(large.blocks_per_sm == 1);
+  CHECK(large.waves() == Catch::Approx(0.5));
+  CHECK(large.last_wave_fill() == Catch::Approx(0.5));
+
+  SECTION("on half the SMs both fill whole waves, and the large tile's work per step wins") {
+    DeviceInfo device = rtx4090();
+    device.sm_count = 64;
+    CHECK(choose_kernel(problem, device, 0).policy == PolicyId::kLargeTile);
+  }
+}
+
+TEST_CASE("images and groups count in the grid like pixel tiles", "[plan]") {
+  // One large channel tile by 100 large pixel tiles, as 1 image x 100, 2 images x 50 or 2 groups x 50: the same
+  // blocks, steps and output bytes, so the same choice whatever the SM count.
+  constexpr int kOc = LargeTilePolicy::BLOCK_OC;
+  constexpr int kOw = LargeTilePolicy::BLOCK_OW;
+  Conv2dProblem const single = conv(1, 16, 100, kOw, kOc, 1, 1);
+  Conv2dProblem const batched = conv(2, 16, 50, kOw, kOc, 1, 1);
+  Conv2dProblem const grouped = conv(1, 32, 50, kOw, 2 * kOc, 1, 1).groups(2);
+  for (int sm_count : {64, 100, 101, 132}) {
+    for (std::size_t workspace : {std::size_t{0}, kUnlimitedWorkspace}) {
+      INFO(sm_count << " SMs, workspace " << workspace);
+      DeviceInfo device = h100();
+      device.sm_count = sm_count;
+      KernelChoice const expected = choose_kernel(single, device, workspace);
+      CHECK(choose_kernel(batched, device, workspace) == expected);
+      CHECK(choose_kernel(grouped, device, workspace) == expected);
+    }
+  }
+}
+
+TEST_CASE("no candidate: the fallback policy, unsplit, says so", "[plan]") {
+  DeviceInfo turing = h100();
+  turing.cc_major = 7;
+  turing.cc_minor = 5;
+  KernelChoice const old_device = choose_kernel(bench_shape("b1_c512_14"), turing, kUnlimitedWorkspace);
+  CHECK(old_device.policy == kFallbackPolicy);
+  CHECK(old_device.split_k == 1);
+  CHECK(old_device.reason == choice_reason::kNoCandidate);
+
+  Conv2dProblem invalid = bench_shape("b1_c512_14");
+  invalid.stride_h = 0;
+  KernelChoice const bad_problem = choose_kernel(invalid, h100(), kUnlimitedWorkspace);
+  CHECK(bad_problem.reason == choice_reason::kNoCandidate);
+  KernelChoice none[3];
+  CHECK(kernel_candidates(invalid, h100(), kUnlimitedWorkspace, none, 3) == 0);
+}
+
+TEST_CASE("blocks per SM count the measured registers", "[plan]") {
+  // The large tile's shared memory allows 2 blocks on the H100; its ~190 registers per thread allow 1.
+  Conv2dProblem const seed = bench_shape("seed_8x64x512x1024_k128_3x3");
+  LaunchPlan by_limits;
+  REQUIRE(make_launch_plan<Large>(seed, h100(), &by_limits, GatherKind::kChannelTiled) == Status::kSuccess);
+  CHECK(by_limits.blocks_per_sm == 2);
+  KernelChoice const choice = choose_kernel(seed, h100(), 0);
+  REQUIRE(choice.policy == PolicyId::kLargeTile);
+  LaunchPlan plan;
+  REQUIRE(plan_kernel_choice(seed, h100(), choice, &plan) == Status::kSuccess);
+  CHECK(plan.blocks_per_sm == 1);
+  CHECK(plan.waves() == Catch::Approx(16296.0 / 132.0)); // 2037 pixel tiles x 8 images, the benchmark's 123.45 waves
+  CHECK(detail::blocks_per_sm_by_registers(128, 256, h100()) == 2);
+  CHECK(detail::blocks_per_sm_by_registers(138, 256, h100()) == 1); // 144 x 32 = 4608 registers per warp
+  DeviceInfo unknown = h100();
+  unknown.regs_per_sm = 0; // a hand-built device without a register count is not limited
+  CHECK(detail::blocks_per_sm_by_registers(255, 1024, unknown) > 1000);
+}
+
+TEST_CASE("kernel_candidates: the choice first, then the other split kind, then other policies", "[plan]") {
+  Conv2dProblem const problem = bench_shape("r50_3x3_c256_14");
+  KernelChoice list[3];
+  int const count = kernel_candidates(problem, h100(), kUnlimitedWorkspace, list, 3);
+  REQUIRE(count == 3);
+  CHECK(list[0] == choose_kernel(problem, h100(), kUnlimitedWorkspace));
+  CHECK(list[0].split_k > 1);
+  CHECK(list[1].split_k == 1); // the best unsplit choice
+  CHECK(list[1].reason == choice_reason::kAlternative);
+  CHECK(list[2].policy != list[0].policy);
+  CHECK(list[2].policy != list[1].policy);
+  for (int i = 0; i < count; ++i) {
+    INFO("candidate " << i);
+    check_valid(problem, h100(), kUnlimitedWorkspace, list[i]);
+    for (int j = 0; j < i; ++j) {
+      CHECK((list[i].policy != list[j].policy || list[i].split_k != list[j].split_k));
+    }
+  }
+  SECTION("without workspace: unsplit only") {
+    int const unsplit = kernel_candidates(problem, h100(), 0, list, 3);
+    REQUIRE(unsplit == 3); // the three policies
+    for (int i = 0; i < unsplit; ++i) {
+      CHECK(list[i].split_k == 1);
+    }
+    CHECK(list[0] == choose_kernel(problem, h100(), 0));
+  }
+  SECTION("an unsplit first choice is followed by the best split one where the workspace allows") {
+    Conv2dProblem const small = conv(1, 64, 64, 256, 128, 3, 3).pad(1, 1);
+    KernelChoice first[2];
+    REQUIRE(kernel_candidates(small, h100(), kUnlimitedWorkspace, first, 2) == 2);
+    CHECK(first[0].split_k == 1);
+    CHECK(first[1].split_k > 1);
+  }
+}
+
+TEST_CASE("to_string(plan) of a choice says which policy, why, split-K, waves and utilization", "[plan]") {
+  Conv2dProblem const problem = bench_shape("b1_c512_14");
+  KernelChoice const choice = choose_kernel(problem, h100(), kUnlimitedWorkspace);
+  LaunchPlan plan;
+  REQUIRE(plan_kernel_choice(problem, h100(), choice, &plan) == Status::kSuccess);
+  std::string const text = to_string(plan);
+  INFO(text);
+  CHECK(text.find("policy large-tile") != std::string::npos);
+  CHECK(text.find(std::string("why: ") + choice_reason::kSplitK) != std::string::npos);
+  CHECK(text.find("split-K 32 (9 of 288 steps each") != std::string::npos);
+  CHECK(text.find("channel-tiled gather") != std::string::npos);
+  CHECK(text.find("grid=(1, 4, 32)") != std::string::npos);
+  CHECK(text.find("waves") != std::string::npos);
+  CHECK(text.find("wave efficiency") != std::string::npos);
+  CHECK(text.find("last wave") != std::string::npos);
+  CHECK(text.find("estimated SM utilization") != std::string::npos);
+  CHECK(text.find("not estimated") == std::string::npos);
+
+  LaunchPlan fixed;
+  REQUIRE(make_launch_plan<SmallTilePolicy>(problem, h100(), &fixed) == Status::kSuccess);
+  std::string const fixed_text = to_string(fixed);
+  INFO(fixed_text);
+  CHECK(fixed_text.find("no split-K (288 steps)") != std::string::npos);
+  CHECK(fixed_text.find("why: policy fixed by the caller") != std::string::npos);
+  CHECK(fixed_text.find("estimated SM utilization not estimated") != std::string::npos);
+}
+
+} // namespace test
+} // namespace tileconv
