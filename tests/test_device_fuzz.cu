@@ -31,8 +31,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tileconv {
@@ -210,6 +212,7 @@ struct FuzzTotals {
   std::int64_t launches = 0;
   std::int64_t failures = 0;
   std::int64_t printed_failures = 0;
+  std::string last_failure; ///< the report of the last failure, printed or not
   std::map<std::string, std::int64_t> launches_by_launcher;
   std::map<std::string, double> worst_l2_by_launcher;
   std::map<std::string, std::int64_t> features;
@@ -221,8 +224,12 @@ class FuzzRunner {
 public:
   static constexpr std::int64_t kMaxPrintedFailures = 20;
 
-  FuzzRunner(FuzzSettings const& settings, DeviceInfo const& device)
-      : settings_(settings), device_(device), check_(1), launchers_(shipped_launchers()) {
+  /// `launchers`: what runs every case (the shipped ones; the self-check plants bugs in its own). `extras`: also the
+  /// explicit split-K counts and the epilogue chains, where switched on. `quiet`: count failures without printing.
+  FuzzRunner(FuzzSettings const& settings, DeviceInfo const& device, std::vector<Launcher> launchers, bool extras,
+             bool quiet)
+      : settings_(settings), device_(device), check_(1), launchers_(std::move(launchers)), extras_(extras),
+        quiet_(quiet) {
     TILECONV_REQUIRE_CUDA(cudaMallocHost(&host_check_, sizeof(CheckResult)));
     if (!settings_.launcher_filter.empty()) {
       launchers_.erase(std::remove_if(launchers_.begin(), launchers_.end(),
@@ -290,7 +297,8 @@ public:
       run_launcher(c, launcher, args, output, reference.data());
     }
 
-    std::vector<Launcher> const split_launchers = split_k_launchers(c.split_k, device_);
+    std::vector<Launcher> const split_launchers =
+        extras_ ? split_k_launchers(c.split_k, device_) : std::vector<Launcher>{};
     if (!split_launchers.empty()) {
       bool const fastest = c.workspace == WorkspaceKind::kExact || c.workspace == WorkspaceKind::kGenerous;
       DeviceBuffer<unsigned char> split_workspace(
@@ -305,7 +313,8 @@ public:
       }
     }
 
-    if (TILECONV_TEST_EPILOGUES && c.epilogue.present && matches_filter("tileconv::conv2d(args, epilogue)")) {
+    if (TILECONV_TEST_EPILOGUES && extras_ && c.epilogue.present &&
+        matches_filter("tileconv::conv2d(args, epilogue)")) {
       DeviceBuffer<float> z(outputs);
       DeviceBuffer<double> expected(outputs);
       TILECONV_REQUIRE_SUCCESS(reference::random_fill_device(z.data(), z.size(), c.data_seed + 3, stream));
@@ -407,19 +416,18 @@ private:
 
   void report_failure(FuzzCase const& c, Launcher const& launcher, std::string const& what) {
     ++totals_.failures;
-    if (totals_.printed_failures >= kMaxPrintedFailures) {
+    char head[256];
+    std::snprintf(head, sizeof(head), "\n==== tileconv fuzz FAILURE: case %lld of seed %llu, launcher ",
+                  static_cast<long long>(c.index), static_cast<unsigned long long>(c.seed));
+    totals_.last_failure = head + launcher.name + "\n  result:   " + what + "\n  case:     " + describe(c) +
+                           "\n  replay:   " + settings_.replay(c.index) + " tileconv_fuzz_tests" +
+                           "\n  C++:      " + describe_cpp(c.problem) + "  // bias: " + (c.bias ? "yes" : "no") +
+                           "\n  PyTorch:  " + describe_pytorch(c.problem, c.bias) + "\n";
+    if (quiet_ || totals_.printed_failures >= kMaxPrintedFailures) {
       return;
     }
     ++totals_.printed_failures;
-    std::printf("\n==== tileconv fuzz FAILURE: case %lld of seed %llu, launcher %s\n"
-                "  result:   %s\n"
-                "  case:     %s\n"
-                "  replay:   %s tileconv_fuzz_tests\n"
-                "  C++:      %s  // bias: %s\n"
-                "  PyTorch:  %s\n",
-                static_cast<long long>(c.index), static_cast<unsigned long long>(c.seed), launcher.name.c_str(),
-                what.c_str(), describe(c).c_str(), settings_.replay(c.index).c_str(), describe_cpp(c.problem).c_str(),
-                c.bias ? "yes" : "no", describe_pytorch(c.problem, c.bias).c_str());
+    std::fputs(totals_.last_failure.c_str(), stdout);
     std::fflush(stdout);
   }
 
@@ -430,6 +438,8 @@ private:
   DeviceBuffer<unsigned char> temp_;
   CheckResult* host_check_ = nullptr;
   std::vector<Launcher> launchers_;
+  bool extras_;
+  bool quiet_;
   FuzzTotals totals_;
 };
 
@@ -444,7 +454,7 @@ TEST_CASE("random problems match the float64 reference with every launcher", "[g
   DeviceInfo const device = current_device_info();
   FuzzLimits const& limits = settings.limits;
 
-  FuzzRunner runner(settings, device);
+  FuzzRunner runner(settings, device, shipped_launchers(), true, false);
   std::printf("tileconv fuzz: seed %llu (%s), cases [%lld, %lld), profile %s, limits %lld outputs / %.3g MACs / %lld "
               "input elements per case, %zu launchers%s%s, epilogues %s, split-K %s\n",
               static_cast<unsigned long long>(settings.seed),
@@ -484,6 +494,51 @@ TEST_CASE("random problems match the float64 reference with every launcher", "[g
   if (settings.count > 0 && settings.launcher_filter.empty()) {
     CHECK(totals.launches >= totals.cases); // every case ran at least the default launcher
   }
+}
+
+TEST_CASE("the fuzz runner catches a planted wrong element, NaN, out-of-bounds store and refusal",
+          "[gpu][fuzz][selfcheck]") {
+  // The default launcher followed by one planted bug each, on a few small cases: every launch must be counted as a
+  // failure, and the report must hold what replays it.
+  auto planted = [](std::string name, std::function<cudaError_t(Conv2dArguments const&, cudaStream_t)> bug) {
+    Launcher launcher;
+    launcher.name = "planted: " + std::move(name);
+    launcher.launch = [bug](Conv2dArguments const& args, cudaStream_t stream) {
+      Status const status = tileconv::conv2d(args, stream);
+      return status != Status::kSuccess || bug(args, stream) != cudaSuccess ? Status::kErrorCudaRuntime : status;
+    };
+    return launcher;
+  };
+  auto middle = [](Conv2dArguments const& args) { return args.output + args.problem.output_elements() / 2; };
+  std::vector<Launcher> launchers = {
+      planted("one element 3.4e38",
+              [&](Conv2dArguments const& a, cudaStream_t s) { return cudaMemsetAsync(middle(a), 0x7F, 4, s); }),
+      planted("one element left NaN",
+              [&](Conv2dArguments const& a, cudaStream_t s) { return cudaMemsetAsync(middle(a), 0xFF, 4, s); }),
+      planted("a store one past the end",
+              [](Conv2dArguments const& a, cudaStream_t s) {
+                return cudaMemsetAsync(a.output + a.problem.output_elements(), 0, 4, s);
+              }),
+      planted("a store one before the start",
+              [](Conv2dArguments const& a, cudaStream_t s) { return cudaMemsetAsync(a.output - 1, 0, 4, s); }),
+      {"planted: a refusal", [](Conv2dArguments const&, cudaStream_t) { return Status::kErrorNotSupported; }},
+  };
+  FuzzSettings settings;
+  settings.profile = "sanitizer";
+  settings.limits = FuzzSettings::limits_of_profile(settings.profile);
+  FuzzRunner runner(settings, current_device_info(), launchers, false, true);
+  constexpr int kCases = 3;
+  for (std::int64_t index = 0; index < kCases; ++index) {
+    runner.run_case(draw_fuzz_case(settings.seed, index, settings.limits));
+  }
+  FuzzTotals const& totals = runner.totals();
+  CHECK(totals.failures == kCases * static_cast<std::int64_t>(launchers.size()));
+  INFO(totals.last_failure);
+  CHECK(totals.last_failure.find("TILECONV_FUZZ_SEED=" + std::to_string(settings.seed) +
+                                 " TILECONV_FUZZ_FIRST=2 "
+                                 "TILECONV_FUZZ_COUNT=1 TILECONV_FUZZ_PROFILE=sanitizer") != std::string::npos);
+  CHECK(totals.last_failure.find("problem.batch = ") != std::string::npos);
+  CHECK(totals.last_failure.find("F.conv2d(") != std::string::npos);
 }
 
 } // namespace test

@@ -301,8 +301,8 @@ Status expected_rule_status(Conv2dProblem const& p) {
 }
 
 constexpr Int128 kInt32Limit = Int128{1} << 31;
-/// Headroom for rounding the reduction up to whole steps of any tile policy (BLOCK_R <= 64): the kernels' parameters
-/// compute ceil(gemm_k / BLOCK_R) in int.
+/// Rounding the reduction up to whole steps of any tile policy (BLOCK_R <= 64) must fit an int: the kernels'
+/// parameters compute ceil(gemm_k / BLOCK_R) = (gemm_k + BLOCK_R - 1) / BLOCK_R in int. So gemm_k <= 2^31 - 64.
 constexpr Int128 kReductionHeadroom = 64;
 
 /// What the kernels need of an accepted problem: the 32-bit coordinate math of one padded input plane, one output
@@ -316,7 +316,7 @@ std::string unsafe_acceptance(Conv2dProblem const& p) {
   if (s.out_plane >= kInt32Limit) {
     return "output plane of 2^31 elements or more";
   }
-  if (s.reduction + kReductionHeadroom >= kInt32Limit) {
+  if (s.reduction + kReductionHeadroom - 1 >= kInt32Limit) {
     return "reduction index C/groups * R * S within a tile of 2^31 (ceil(gemm_k / BLOCK_R) overflows int)";
   }
   if (s.filter >= (Int128{1} << 62) || s.input >= (Int128{1} << 62) || s.output >= (Int128{1} << 62)) {

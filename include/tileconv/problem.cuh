@@ -108,7 +108,8 @@ struct Conv2dProblem {
       return Status::kErrorProblemTooLarge;
     }
     std::int64_t const taps = std::int64_t{filter_h} * filter_w;
-    if (taps >= kMaxPlane || in_channels_per_group() * taps >= kMaxPlane ||
+    // kMaxPlane - 64: the launcher rounds the reduction up to whole BLOCK_R tiles in int
+    if (taps >= kMaxPlane || in_channels_per_group() * taps > kMaxPlane - 64 ||
         out_channels * (in_channels_per_group() * taps) >= kMaxPlane) {
       return Status::kErrorProblemTooLarge; // the filter and its reduction index
     }

@@ -193,11 +193,10 @@ private:
     detail::FilterReorder::Params const params{
         args.filter, static_cast<float*>(args.workspace), static_cast<int>(problem.filter_elements()),
         detail::FastDivmod(problem.in_channels_per_group()), detail::FastDivmod(problem.filter_h * problem.filter_w)};
-    int const blocks = (params.elements + detail::FilterReorder::kThreads - 1) / detail::FilterReorder::kThreads;
-    detail::conv2d_kernel<detail::FilterReorder,
-                          detail::FilterReorder::Params> < <<blocks<4096 ? blocks : 4096,
-                                                                    detail::FilterReorder::kThreads, 0, stream>>>(
-                                                               params);
+    using Reorder = detail::FilterReorder;
+    int const blocks = (params.elements + Reorder::kThreads - 1) / Reorder::kThreads;
+    int const grid = blocks < 4096 ? blocks : 4096; // grid-stride beyond
+    detail::conv2d_kernel<Reorder, Reorder::Params><<<grid, Reorder::kThreads, 0, stream>>>(params);
     return detail::status_from_cuda(cudaGetLastError(), cuda_error);
   }
 
