@@ -4,6 +4,7 @@
 // reference, with bounds-checked copies, NaN-guarded shared memory and a count of the stores of every output.
 #include "support/catch.hpp"
 #include "support/catch_status.hpp"
+#include "support/depthwise_shapes.hpp"
 #include "support/fake_devices.hpp"
 #include "support/shapes.hpp"
 
@@ -29,74 +30,6 @@ namespace test {
 namespace {
 
 using Policy = detail::DepthwisePolicy;
-
-/// conv(n, c, h, w, c * multiplier, r, s) with groups = c.
-ProblemBuilder depthwise(int batch, int channels, int in_h, int in_w, int multiplier, int filter_h, int filter_w) {
-  return conv(batch, channels, in_h, in_w, channels * multiplier, filter_h, filter_w).groups(channels);
-}
-
-Conv2dProblem with_end_padding(Conv2dProblem problem, int pad_h_end, int pad_w_end) {
-  problem.pad_h_end = pad_h_end;
-  problem.pad_w_end = pad_w_end;
-  return problem;
-}
-
-/// The depthwise shapes of the emulation; tests/test_device_depthwise.cu runs the same list on the GPU.
-std::vector<ShapeCase> const& depthwise_shapes() {
-  static std::vector<ShapeCase> const list = {
-      {"m1 3x3 pad 1, bias", depthwise(2, 8, 20, 24, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
-      {"m2 3x3 pad 1", depthwise(2, 6, 17, 19, 2, 3, 3).pad(1, 1), false, ShapeKind::kEdge},
-      {"m3 5x5 pad 2, bias", depthwise(1, 4, 15, 16, 3, 5, 5).pad(2, 2), true, ShapeKind::kEdge},
-      {"1x1", depthwise(2, 8, 9, 12, 1, 1, 1), false, ShapeKind::kEdge},
-      {"1x1 stride 2, m2, bias", depthwise(1, 4, 11, 13, 2, 1, 1).stride(2, 2), true, ShapeKind::kEdge},
-      {"7x7 pad 3, bias", depthwise(2, 8, 28, 28, 1, 7, 7).pad(3, 3), true, ShapeKind::kEdge},
-      {"3x5 pad (1, 2)", depthwise(2, 8, 13, 21, 1, 3, 5).pad(1, 2), false, ShapeKind::kEdge},
-      {"5x3 no padding, bias", depthwise(1, 8, 12, 9, 1, 5, 3), true, ShapeKind::kEdge},
-      {"stride 2 pad 1, even H/W, bias", depthwise(2, 8, 32, 32, 1, 3, 3).pad(1, 1).stride(2, 2), true,
-       ShapeKind::kEdge},
-      {"stride 2 pad 1, odd H/W", depthwise(2, 8, 33, 31, 1, 3, 3).pad(1, 1).stride(2, 2), false, ShapeKind::kEdge},
-      {"stride (1, 2), bias", depthwise(2, 8, 19, 24, 1, 3, 3).pad(1, 1).stride(1, 2), true, ShapeKind::kEdge},
-      {"stride (2, 1)", depthwise(1, 8, 19, 23, 1, 3, 3).pad(1, 1).stride(2, 1), false, ShapeKind::kEdge},
-      {"dilation 2 pad 2, bias", depthwise(2, 8, 21, 20, 1, 3, 3).pad(2, 2).dilation(2, 2), true, ShapeKind::kEdge},
-      {"5x5 dilation (2, 3) stride (1, 2) pad (4, 6)",
-       depthwise(1, 4, 25, 30, 2, 5, 5).pad(4, 6).dilation(2, 3).stride(1, 2), false, ShapeKind::kEdge},
-      {"7x7 dilation 2 stride 2 pad 6", depthwise(1, 4, 40, 36, 1, 7, 7).pad(6, 6).dilation(2, 2).stride(2, 2), true,
-       ShapeKind::kEdge},
-      {"3x3 dilation (3, 1), stride (1, 1)", depthwise(1, 4, 22, 18, 1, 3, 3).pad(3, 1).dilation(3, 1), false,
-       ShapeKind::kEdge},
-      {"3x3 dilation (1, 2): row window with dilated columns",
-       depthwise(2, 4, 17, 23, 1, 3, 3).pad(1, 2).dilation(1, 2), true, ShapeKind::kEdge},
-      {"padding 4 > reach 2, bias", depthwise(2, 4, 5, 6, 1, 3, 3).pad(4, 4), true, ShapeKind::kEdge},
-      {"no padding", depthwise(2, 8, 10, 12, 1, 3, 3), false, ShapeKind::kEdge},
-      {"asymmetric 'same' padding, 4x4", with_end_padding(depthwise(2, 8, 16, 17, 1, 4, 4).pad(1, 1), 2, 2), true,
-       ShapeKind::kEdge},
-      {"asymmetric padding 3x3 (0, 1) / (2, 0)", with_end_padding(depthwise(2, 8, 15, 14, 1, 3, 3).pad(0, 1), 2, 0),
-       false, ShapeKind::kEdge},
-      {"asymmetric padding (0, 0) / (1, 1), stride 2",
-       with_end_padding(depthwise(1, 8, 16, 16, 1, 3, 3).stride(2, 2), 1, 1), true, ShapeKind::kEdge},
-      {"1x1 image, 3x3 pad 1", depthwise(3, 8, 1, 1, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
-      {"7x9 image, m2", depthwise(2, 8, 7, 9, 2, 3, 3).pad(1, 1), false, ShapeKind::kEdge},
-      {"13x1 image, 3x3 pad 1", depthwise(2, 8, 13, 1, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
-      {"13x1 image, 3x1 filter", depthwise(2, 4, 13, 1, 1, 3, 1).pad(1, 0), false, ShapeKind::kEdge},
-      {"batch 5, 14x14: several planes a block", depthwise(5, 8, 14, 14, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
-      {"batch 1, 7x7 x 96: partial last plane tile", depthwise(1, 96, 7, 7, 1, 3, 3).pad(1, 1), false,
-       ShapeKind::kEdge},
-      {"W = 30, not a multiple of 4", depthwise(2, 8, 18, 30, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
-      {"MobileNet scaled down: 2 x 32 x 56 x 56, bias", depthwise(2, 32, 56, 56, 1, 3, 3).pad(1, 1), true,
-       ShapeKind::kEdge},
-      {"MobileNet stride 2: 112 -> 56", depthwise(1, 16, 112, 112, 1, 3, 3).pad(1, 1).stride(2, 2), false,
-       ShapeKind::kEdge},
-      {"300 columns: column tiles", depthwise(1, 4, 9, 300, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
-      {"517 columns, 5x5 stride 2: column tiles", depthwise(1, 4, 9, 517, 1, 5, 5).pad(2, 2).stride(2, 2), false,
-       ShapeKind::kEdge},
-      {"200 rows: row tiles", depthwise(1, 4, 200, 40, 1, 3, 3).pad(1, 1), false, ShapeKind::kEdge},
-      {"C = 1, groups 1, K = 3: multiplier 3", depthwise(2, 1, 12, 12, 3, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
-      {"11x11 pad 5, bias", depthwise(1, 4, 30, 30, 1, 11, 11).pad(5, 5), true, ShapeKind::kEdge},
-      {"3x3 dilation 80 pad 80: shared memory past 48 KiB",
-       depthwise(1, 2, 40, 40, 1, 3, 3).dilation(80, 80).pad(80, 80), true, ShapeKind::kEdge},
-  };
-  return list;
-}
 
 std::vector<float> random_floats(std::int64_t count, std::uint32_t seed) {
   std::mt19937 generator(seed);

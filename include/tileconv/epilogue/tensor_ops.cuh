@@ -14,6 +14,7 @@
 
 #include <tileconv/config.cuh>
 #include <tileconv/epilogue/output_coord.cuh>
+#include <tileconv/host/check_arguments.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>
 
@@ -22,18 +23,6 @@
 
 namespace tileconv {
 namespace detail {
-
-/// Whether [a, a + a_bytes) and [b, b + b_bytes) share a byte; an empty range overlaps nothing. Compares addresses
-/// only, never dereferences.
-inline bool byte_ranges_overlap(void const* a, std::int64_t a_bytes, void const* b, std::int64_t b_bytes) {
-  if (a_bytes <= 0 || b_bytes <= 0) {
-    return false;
-  }
-  auto const a_begin = reinterpret_cast<std::uintptr_t>(a);
-  auto const b_begin = reinterpret_cast<std::uintptr_t>(b);
-  return a_begin < b_begin + static_cast<std::uintptr_t>(b_bytes) &&
-         b_begin < a_begin + static_cast<std::uintptr_t>(a_bytes);
-}
 
 /// `*pointer` through the read-only data cache on the device: `check_epilogue_tensor` has ruled out that the
 /// kernel writes it. A plain load on the host.
@@ -55,7 +44,7 @@ inline Status check_epilogue_tensor(float const* tensor, std::int64_t elements, 
   if (tensor == nullptr) {
     return Status::kErrorNullPointer;
   }
-  if (reinterpret_cast<std::uintptr_t>(tensor) % alignof(float) != 0) {
+  if (detail::misaligned(tensor)) {
     return Status::kErrorMisalignedPointer;
   }
   constexpr std::int64_t kFloat = sizeof(float);

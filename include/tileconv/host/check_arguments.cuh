@@ -12,13 +12,21 @@
 namespace tileconv {
 namespace detail {
 
-/// Whether the float ranges [a, a + a_elements) and [b, b + b_elements) share a byte.
-inline bool overlaps(void const* a, std::int64_t a_elements, void const* b, std::int64_t b_elements) {
+/// Whether the byte ranges [a, a + a_bytes) and [b, b + b_bytes) share a byte; empty ranges share none.
+inline bool byte_ranges_overlap(void const* a, std::int64_t a_bytes, void const* b, std::int64_t b_bytes) {
+  if (a_bytes <= 0 || b_bytes <= 0) {
+    return false;
+  }
   auto const a_begin = reinterpret_cast<std::uintptr_t>(a);
   auto const b_begin = reinterpret_cast<std::uintptr_t>(b);
-  auto const a_end = a_begin + static_cast<std::uintptr_t>(a_elements) * sizeof(float);
-  auto const b_end = b_begin + static_cast<std::uintptr_t>(b_elements) * sizeof(float);
-  return a_begin < b_end && b_begin < a_end;
+  return a_begin < b_begin + static_cast<std::uintptr_t>(b_bytes) &&
+         b_begin < a_begin + static_cast<std::uintptr_t>(a_bytes);
+}
+
+/// Whether the float ranges [a, a + a_elements) and [b, b + b_elements) share a byte.
+inline bool overlaps(void const* a, std::int64_t a_elements, void const* b, std::int64_t b_elements) {
+  constexpr std::int64_t kFloat = sizeof(float);
+  return byte_ranges_overlap(a, a_elements * kFloat, b, b_elements * kFloat);
 }
 
 /// Whether `pointer` is not aligned to a float.
