@@ -3,6 +3,8 @@
 #
 #   scripts/gpu_check.sh OUTDIR                          e.g. scripts/gpu_check.sh "$OUT"
 #   SKIP_BENCH=1 SKIP_SANITIZERS=1 scripts/gpu_check.sh "$OUT"    quick run: build, tests, fuzz, examples
+#   SKIP_TESTS=1 SKIP_BENCH=1 scripts/gpu_check.sh "$OUT"         the sanitizers alone (tests, fuzz and examples
+#                                                                  skipped), e.g. as a second call within 10 minutes
 #   BENCH_ARGS='--benchmark_filter=r50' scripts/gpu_check.sh "$OUT"
 #   TILECONV_FUZZ_SEED=random scripts/gpu_check.sh "$OUT"          the fuzz step with a fresh seed (printed in fuzz.log)
 #   SANITIZER_TOOLS='memcheck racecheck' scripts/gpu_check.sh "$OUT"  a subset of the four tools
@@ -211,18 +213,27 @@ else
 fi
 
 if [[ $built -eq 1 ]]; then
-  : >"$out/tests.log"
-  step tests tests.log run_tests
-  : >"$out/fuzz.log"
-  step fuzz fuzz.log run_fuzz
+  if [[ ${SKIP_TESTS:-0} == 1 ]]; then
+    skip_step tests "SKIP_TESTS=1"
+    skip_step fuzz "SKIP_TESTS=1"
+  else
+    : >"$out/tests.log"
+    step tests tests.log run_tests
+    : >"$out/fuzz.log"
+    step fuzz fuzz.log run_fuzz
+  fi
   if [[ ${SKIP_SANITIZERS:-0} == 1 ]]; then
     skip_step sanitizers "SKIP_SANITIZERS=1"
   else
     : >"$out/sanitize.log"
     step sanitizers sanitize.log run_sanitizers
   fi
-  : >"$out/demo.log"
-  step examples demo.log run_examples
+  if [[ ${SKIP_TESTS:-0} == 1 ]]; then
+    skip_step examples "SKIP_TESTS=1"
+  else
+    : >"$out/demo.log"
+    step examples demo.log run_examples
+  fi
   if [[ ${SKIP_BENCH:-0} == 1 ]]; then
     skip_step bench "SKIP_BENCH=1"
   elif [[ -x $build/bench/tileconv_bench ]]; then

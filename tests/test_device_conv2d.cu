@@ -61,6 +61,37 @@ TEST_CASE("conv2d matches the float64 reference on the seed's problem", "[gpu][c
   }
 }
 
+TEST_CASE("conv2d is right on tensors of more than 2^31 elements", "[gpu][conv2d][huge][large]") {
+  // 64-bit offsets (issue #6). Each problem's input and output hold more than 2^31 elements (8.6 GB of float each),
+  // so image, channel and group offsets pass 2^31 while a plane stays below it; the float64 reference takes another
+  // 17 GB. Small reductions keep the device reference quick: 1x1 for the channel-tiled gather, 3x3 with 4 channels
+  // and padding for the analytic gather, and a depthwise 3x3 for the depthwise kernel.
+  ShapeCase const shape = GENERATE(values<ShapeCase>({
+      {"2^31+ elements: 1x1, 16 -> 16 channels", conv(2, 16, 8200, 8200, 16, 1, 1), true, ShapeKind::kEdge},
+      {"2^31+ elements: 3x3 pad 1, 4 -> 32 channels", conv(1, 4, 8200, 8200, 32, 3, 3).pad(1, 1), false,
+       ShapeKind::kEdge},
+      {"2^31+ elements: depthwise 3x3 pad 1", conv(2, 16, 8200, 8200, 16, 3, 3).pad(1, 1).groups(16), true,
+       ShapeKind::kEdge},
+  }));
+  Conv2dProblem const& problem = shape.problem;
+  INFO(describe(shape));
+  REQUIRE(problem.output_elements() > (std::int64_t{1} << 31));
+  std::size_t const needed = (problem.input_elements() + problem.output_elements()) * sizeof(float) +
+                             problem.output_elements() * sizeof(double) + (std::size_t{1} << 30); // + 1 GiB slack
+  std::size_t free_bytes = 0;
+  std::size_t total_bytes = 0;
+  TILECONV_REQUIRE_CUDA(cudaMemGetInfo(&free_bytes, &total_bytes));
+  if (free_bytes < needed) {
+    TILECONV_SKIP("needs " << needed / (1 << 20) << " MiB of free device memory, " << free_bytes / (1 << 20)
+                           << " MiB are free");
+  }
+  Conv2dHarness harness(shape, 4711);
+  REQUIRE_FALSE(harness.host_reference());
+  for (Launcher const& launcher : shipped_launchers()) {
+    check_launch(harness, launcher);
+  }
+}
+
 TEST_CASE("conv2d launches on the caller's stream", "[gpu][conv2d][stream]") {
   // The stream is non-blocking and busy for 100 ms with a spin kernel when the harness poisons the output on it and
   // then launches. A launcher that honours the stream runs after the poison; one that used the legacy default stream

@@ -58,7 +58,7 @@ struct DeviceInfo {
     for (Field const& field : fields) {
       cudaError_t const error = cudaDeviceGetAttribute(field.value, field.attribute, device);
       if (error != cudaSuccess) {
-        return detail::status_from_cuda(error, cuda_error);
+        return detail::own_cuda_call(error, cuda_error);
       }
     }
     *info = result;
@@ -79,7 +79,7 @@ inline Status current_device_info(DeviceInfo* info, cudaError_t* cuda_error) {
   int device = 0;
   cudaError_t const error = cudaGetDevice(&device);
   if (error != cudaSuccess) {
-    return status_from_cuda(error, cuda_error);
+    return own_cuda_call(error, cuda_error);
   }
   if (device < 0 || device >= kMaxDevices) {
     return DeviceInfo::query(device, info, cuda_error); // beyond the table: uncached, still correct

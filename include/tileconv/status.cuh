@@ -102,5 +102,23 @@ inline Status status_from_cuda(cudaError_t error, cudaError_t* cuda_error) {
   }
 }
 
+/// The error an earlier, unrelated call left pending in this thread, as a `Status`; `kSuccess` where none is. Peeks
+/// without clearing: the error stays for the code that caused it (docs/errors.md). Launchers call this after
+/// validating and before their first CUDA call, and launch nothing when it fails.
+inline Status pending_cuda_error(cudaError_t* cuda_error) {
+  cudaError_t const pending = cudaPeekAtLastError();
+  return pending == cudaSuccess ? Status::kSuccess : status_from_cuda(pending, cuda_error);
+}
+
+/// The result of one of tileconv's own runtime calls (not a launch: `cudaGetLastError` after a launch reads and
+/// clears in one). A failure is returned and cleared, so that the caller's next `cudaGetLastError` does not find
+/// tileconv's error and blame its own code for it; a sticky error stays whatever anyone clears.
+inline Status own_cuda_call(cudaError_t error, cudaError_t* cuda_error) {
+  if (error != cudaSuccess) {
+    (void)cudaGetLastError();
+  }
+  return status_from_cuda(error, cuda_error);
+}
+
 } // namespace detail
 } // namespace tileconv

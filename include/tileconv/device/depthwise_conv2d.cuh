@@ -474,11 +474,28 @@ private:
   };
 };
 
+/// Resident threads per SM of the architecture this pass compiles for: 1536 on sm_86, sm_87 and sm_89 (the 4090),
+/// 2048 on sm_80 and sm_90. ptxas refuses launch bounds that ask for more.
+constexpr int compiled_max_threads_per_sm() {
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 860 || __CUDA_ARCH__ == 870 || __CUDA_ARCH__ == 890)
+  return 1536;
+#else
+  return 2048;
+#endif
+}
+
+/// `wanted` blocks of `threads` each, or as many as the compiled architecture holds where that is fewer.
+constexpr int compiled_min_blocks_per_sm(int wanted, int threads) {
+  return wanted * threads <= compiled_max_threads_per_sm() ? wanted : compiled_max_threads_per_sm() / threads;
+}
+
 /// The __global__ entry of the depthwise conv: like `conv2d_kernel`, but with the functor's blocks-per-SM target
-/// in the launch bounds, which caps the registers so that enough blocks stay resident to keep DRAM busy.
+/// in the launch bounds, which caps the registers so that enough blocks stay resident to keep DRAM busy. The
+/// target is capped by what the compiled architecture can hold (6 blocks of 256 threads on the 4090).
 /// @tparam Functor a `DepthwiseConv2d`
 template <class Functor, class Params>
-__global__ void __launch_bounds__(Functor::kThreads, Functor::kMinBlocksPerSm)
+__global__ void __launch_bounds__(Functor::kThreads,
+                                  compiled_min_blocks_per_sm(Functor::kMinBlocksPerSm, Functor::kThreads))
     depthwise_conv2d_kernel(Params const params) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   // cp.async needs sm_80; the host refuses older devices, so older targets compile to an empty body.

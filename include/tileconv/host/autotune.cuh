@@ -133,11 +133,14 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
   }
   DeviceInfo device;
   status = detail::current_device_info(&device, cuda_error);
+  if (status == Status::kSuccess) {
+    status = detail::pending_cuda_error(cuda_error);
+  }
   if (status != Status::kSuccess) {
     return status;
   }
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-  status = detail::status_from_cuda(cudaStreamIsCapturing(stream, &capture), cuda_error);
+  status = detail::own_cuda_call(cudaStreamIsCapturing(stream, &capture), cuda_error);
   if (status != Status::kSuccess) {
     return status;
   }
@@ -159,7 +162,7 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
   }
 
   detail::EventSet events;
-  status = detail::status_from_cuda(events.create(count * (kAutotuneRuns + 1)), cuda_error);
+  status = detail::own_cuda_call(events.create(count * (kAutotuneRuns + 1)), cuda_error);
   if (status != Status::kSuccess) {
     return status;
   }
@@ -178,11 +181,11 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
       continue;
     }
     int const base = c * (kAutotuneRuns + 1);
-    status = detail::status_from_cuda(cudaEventRecord(events[base], stream), cuda_error);
+    status = detail::own_cuda_call(cudaEventRecord(events[base], stream), cuda_error);
     for (int r = 0; r < kAutotuneRuns && status == Status::kSuccess; ++r) {
       status = detail::run_plain(args, candidates[c], device, stream, cuda_error);
       if (status == Status::kSuccess) {
-        status = detail::status_from_cuda(cudaEventRecord(events[base + r + 1], stream), cuda_error);
+        status = detail::own_cuda_call(cudaEventRecord(events[base + r + 1], stream), cuda_error);
       }
     }
     if (status != Status::kSuccess) {
@@ -197,7 +200,7 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
     }
     return first_failure;
   }
-  status = detail::status_from_cuda(cudaEventSynchronize(events[last_event]), cuda_error);
+  status = detail::own_cuda_call(cudaEventSynchronize(events[last_event]), cuda_error);
   if (status != Status::kSuccess) {
     return status;
   }
@@ -211,8 +214,7 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
     float ms[kAutotuneRuns];
     int const base = c * (kAutotuneRuns + 1);
     for (int r = 0; r < kAutotuneRuns; ++r) {
-      status =
-          detail::status_from_cuda(cudaEventElapsedTime(&ms[r], events[base + r], events[base + r + 1]), cuda_error);
+      status = detail::own_cuda_call(cudaEventElapsedTime(&ms[r], events[base + r], events[base + r + 1]), cuda_error);
       if (status != Status::kSuccess) {
         return status;
       }

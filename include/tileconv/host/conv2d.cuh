@@ -93,7 +93,10 @@ public:
     if (split_k < 1) {
       return Status::kErrorInvalidSplitK;
     }
-    Status const status = plan_without_runtime(problem, device, split_k, plan);
+    Status status = plan_without_runtime(problem, device, split_k, plan);
+    if (status == Status::kSuccess) {
+      status = detail::pending_cuda_error(cuda_error);
+    }
     if (status != Status::kSuccess) {
       return status;
     }
@@ -107,7 +110,7 @@ public:
       cudaError_t const error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
           &blocks_per_sm, kernel<kKind, IdentityEpilogue>(), Policy::kThreads, Policy::kSmemBytes);
       if (error != cudaSuccess) {
-        return detail::status_from_cuda(error, cuda_error);
+        return detail::own_cuda_call(error, cuda_error);
       }
       plan->blocks_per_sm = blocks_per_sm;
       plan->occupancy_from_runtime = true;
@@ -125,6 +128,9 @@ public:
     Status status = can_implement(args, device, split_k);
     if (status == Status::kSuccess) {
       status = check_epilogue(epilogue, args);
+    }
+    if (status == Status::kSuccess) {
+      status = detail::pending_cuda_error(cuda_error);
     }
     if (status != Status::kSuccess) {
       return status;
@@ -237,12 +243,11 @@ private:
     constexpr int kDefaultDynamicSmemLimit = 48 * 1024;
     if (Policy::kSmemBytes <= kDefaultDynamicSmemLimit) {
       cudaFuncAttributes attributes;
-      return detail::status_from_cuda(cudaFuncGetAttributes(&attributes, kernel<kKind, Epilogue>()), cuda_error);
+      return detail::own_cuda_call(cudaFuncGetAttributes(&attributes, kernel<kKind, Epilogue>()), cuda_error);
     }
-    return detail::status_from_cuda(cudaFuncSetAttribute(kernel<kKind, Epilogue>(),
-                                                         cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                         Policy::kSmemBytes),
-                                    cuda_error);
+    return detail::own_cuda_call(cudaFuncSetAttribute(kernel<kKind, Epilogue>(),
+                                                      cudaFuncAttributeMaxDynamicSharedMemorySize, Policy::kSmemBytes),
+                                 cuda_error);
   }
 };
 

@@ -101,6 +101,9 @@ public:
     }
     detail::DepthwiseTiling tiling;
     status = choose_tiling(args.problem, device, &tiling);
+    if (status == Status::kSuccess) {
+      status = detail::pending_cuda_error(cuda_error);
+    }
     if (status != Status::kSuccess) {
       return status;
     }
@@ -227,7 +230,7 @@ private:
     auto const kernel = &detail::depthwise_conv2d_kernel<Functor, detail::DepthwiseKernelParams<Epilogue>>;
     if (tiling.smem_bytes > kDefaultDynamicSmemLimit) {
       // only tiles of large dilations or strides: the budget of choose_tiling keeps the others below the default
-      Status const status = detail::status_from_cuda(
+      Status const status = detail::own_cuda_call(
           cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, tiling.smem_bytes), cuda_error);
       if (status != Status::kSuccess) {
         return status;
