@@ -11,6 +11,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -57,6 +58,35 @@ TEST_CASE("conv2d matches the float64 reference on the seed's problem", "[gpu][c
   Conv2dHarness harness(shape, seed_for(seed_shapes.front()));
   REQUIRE_FALSE(harness.host_reference());
   for (Launcher const& launcher : shipped_launchers()) {
+    check_launch(harness, launcher);
+  }
+}
+
+TEST_CASE("with a workspace the filter is reordered, and copied 16 bytes at a time where the workspace allows",
+          "[gpu][conv2d][workspace][large]") {
+  // The workspace is what every policy asks for (the reordered filter, and the default launcher's split-K partial
+  // sums where it splits), placed 0 or 4 bytes past a 256-byte boundary: 16-byte filter copies, or 4-byte ones
+  // from the same reordered filter (Conv2dParams::filter_vector_copies).
+  std::size_t const index = GENERATE(from_range(quick_shape_indices()));
+  std::size_t const misalignment = GENERATE(std::size_t{0}, std::size_t{4});
+  ShapeCase const& shape = shapes()[index];
+  INFO("shape " << index << ": " << describe(shape) << ", workspace " << misalignment
+                << " bytes past a 256-byte boundary");
+  Conv2dHarness harness(shape, seed_for(index));
+  Conv2dProblem const& problem = shape.problem;
+  std::size_t const bytes = std::max(
+      {conv2d_workspace_size(problem, current_device_info()), Conv2d<LargeTilePolicy>::workspace_size(problem, 1),
+       Conv2d<NarrowTilePolicy>::workspace_size(problem, 1), Conv2d<SmallTilePolicy>::workspace_size(problem, 1)});
+  DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(bytes + misalignment));
+  for (Launcher const& plain : shipped_launchers()) {
+    Launcher launcher = plain;
+    launcher.name += " with workspace";
+    launcher.launch = [&plain, &workspace, misalignment, bytes](Conv2dArguments const& args, cudaStream_t stream) {
+      Conv2dArguments with_workspace = args;
+      with_workspace.workspace = workspace.data() + misalignment;
+      with_workspace.workspace_bytes = bytes;
+      return plain.launch(with_workspace, stream);
+    };
     check_launch(harness, launcher);
   }
 }

@@ -569,6 +569,11 @@ TEST_CASE("hostile values: same_padding gives the input's size whenever the prob
     REQUIRE(p.out_w() == p.in_w);
   }
   CHECK(valid > 1000);
+
+  // a reach dilation * (filter - 1) past INT_MAX has no int padding
+  Conv2dProblem far_reach = conv(1, 1, 8, 8, 1, 3, 3);
+  far_reach.dilation_w = INT_MAX;
+  CHECK(same_padding(far_reach) == Status::kErrorProblemTooLarge);
 }
 
 #if TILECONV_TEST_SPLIT_K

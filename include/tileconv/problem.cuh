@@ -6,6 +6,7 @@
 #include <tileconv/config.cuh>
 #include <tileconv/status.cuh>
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 
@@ -145,7 +146,8 @@ private:
 
 /// PyTorch's `padding='same'` for `problem`: total padding dilation * (filter - 1) per axis, the smaller half at the
 /// start (top, left) and the rest at the end, so the output has the input's size. Like PyTorch, stride 1 only:
-/// returns kErrorInvalidStride otherwise and leaves `problem` unchanged.
+/// returns kErrorInvalidStride otherwise and leaves `problem` unchanged; kErrorProblemTooLarge where a padding would
+/// not fit an int.
 constexpr Status same_padding(Conv2dProblem& problem) {
   if (problem.stride_h != 1 || problem.stride_w != 1) {
     return Status::kErrorInvalidStride;
@@ -153,12 +155,16 @@ constexpr Status same_padding(Conv2dProblem& problem) {
   if (problem.filter_h <= 0 || problem.filter_w <= 0 || problem.dilation_h <= 0 || problem.dilation_w <= 0) {
     return problem.filter_h <= 0 || problem.filter_w <= 0 ? Status::kErrorInvalidSize : Status::kErrorInvalidDilation;
   }
-  int const total_h = problem.dilation_h * (problem.filter_h - 1);
-  int const total_w = problem.dilation_w * (problem.filter_w - 1);
-  problem.pad_h = total_h / 2;
-  problem.pad_h_end = total_h - total_h / 2;
-  problem.pad_w = total_w / 2;
-  problem.pad_w_end = total_w - total_w / 2;
+  // 64-bit: dilation * (filter - 1) of two large ints overflows int; such a reach has no int padding
+  std::int64_t const total_h = std::int64_t{problem.dilation_h} * (problem.filter_h - 1);
+  std::int64_t const total_w = std::int64_t{problem.dilation_w} * (problem.filter_w - 1);
+  if (total_h > INT_MAX || total_w > INT_MAX) {
+    return Status::kErrorProblemTooLarge;
+  }
+  problem.pad_h = static_cast<int>(total_h / 2);
+  problem.pad_h_end = static_cast<int>(total_h - total_h / 2);
+  problem.pad_w = static_cast<int>(total_w / 2);
+  problem.pad_w_end = static_cast<int>(total_w - total_w / 2);
   return Status::kSuccess;
 }
 

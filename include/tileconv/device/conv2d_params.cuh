@@ -17,6 +17,7 @@ struct Conv2dParams {
   float const* input = nullptr;
   float const* filter = nullptr;
   bool filter_reordered = false; ///< filter in (K, R, S, C / groups) order (device/filter_reorder.cuh), else PyTorch's
+  bool filter_vector_copies = false; ///< reordered and 16-byte aligned: tiles copied 16 bytes at a time
   float const* bias = nullptr;
   float* output = nullptr;
 

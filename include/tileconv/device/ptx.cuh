@@ -1,7 +1,7 @@
 #pragma once
 
 /// \file ptx.cuh
-/// The few sm_80 instructions the mainloop needs that CCCL does not wrap: 4-byte cp.async with zero-fill
+/// The few sm_80 instructions the mainloop needs that CCCL does not wrap: 4- and 16-byte cp.async with zero-fill
 /// (cuda::memcpy_async has no zero-fill, and padding taps are zeros we do not want to branch around),
 /// ldmatrix, the TF32 rounding conversion and the TF32 mma.sync.
 
@@ -16,6 +16,15 @@ __device__ inline void cp_async_f32_zfill(float* dst, float const* src, bool val
   std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
   int const src_bytes = valid ? 4 : 0;
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
+}
+
+/// Asynchronously copies 16 bytes (4 floats) from global to shared memory, both 16-byte aligned; writes zeros
+/// instead when `valid` is false, reading nothing from `src`. Cached in L1 like the 4-byte copy (.ca): the filter
+/// tiles it loads are re-read by every block on the SM.
+__device__ inline void cp_async_16_zfill(float* dst, float const* src, bool valid) {
+  std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
+  int const src_bytes = valid ? 16 : 0;
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
 }
 
 /// Closes the group of cp.async issued by this thread since the last commit.

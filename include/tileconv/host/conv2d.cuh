@@ -153,6 +153,7 @@ public:
         }
         params.conv.filter = static_cast<float const*>(args.workspace);
         params.conv.filter_reordered = true;
+        params.conv.filter_vector_copies = reinterpret_cast<std::uintptr_t>(args.workspace) % 16 == 0;
         if (split_k > 1) {
           params.conv.partials = reinterpret_cast<float*>(static_cast<unsigned char*>(args.workspace) + filter_bytes);
         }
