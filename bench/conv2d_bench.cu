@@ -2,6 +2,8 @@
 //
 // Benchmarks are named conv2d/<contender>/<shape>, one per contender and row of the CSV:
 //   tileconv         tileconv::conv2d(args, device_info, stream), the default launcher
+//   tileconv_autotuned  tileconv::conv2d_autotuned(args, stream): the opt-in autotuner's pick, tuned once per shape
+//                    outside timing (depthwise shapes: the same depthwise kernel as the default launcher)
 //   cudnn_nchw_tf32  cuDNN, NCHW tensors, TF32 allowed (CUDNN_DEFAULT_MATH)
 //   cudnn_nhwc_tf32  cuDNN, NHWC tensors (copies made outside timing), TF32 allowed
 //   cudnn_nchw_fp32  cuDNN, NCHW tensors, FMA kernels only (CUDNN_FMA_MATH): the accuracy reference
@@ -51,15 +53,17 @@
 namespace tileconv_bench {
 namespace {
 
-enum class Contender { kTileconv, kCudnnNchwTf32, kCudnnNhwcTf32, kCudnnNchwFp32 };
-constexpr Contender kContenders[] = {Contender::kTileconv, Contender::kCudnnNchwTf32, Contender::kCudnnNhwcTf32,
-                                     Contender::kCudnnNchwFp32};
+enum class Contender { kTileconv, kTileconvAutotuned, kCudnnNchwTf32, kCudnnNhwcTf32, kCudnnNchwFp32 };
+constexpr Contender kContenders[] = {Contender::kTileconv, Contender::kTileconvAutotuned, Contender::kCudnnNchwTf32,
+                                     Contender::kCudnnNhwcTf32, Contender::kCudnnNchwFp32};
 constexpr int kNumContenders = sizeof(kContenders) / sizeof(kContenders[0]);
 
 constexpr char const* contender_name(Contender contender) {
   switch (contender) {
   case Contender::kTileconv:
     return "tileconv";
+  case Contender::kTileconvAutotuned:
+    return "tileconv_autotuned";
   case Contender::kCudnnNchwTf32:
     return "cudnn_nchw_tf32";
   case Contender::kCudnnNhwcTf32:
@@ -71,6 +75,9 @@ constexpr char const* contender_name(Contender contender) {
 }
 
 constexpr bool is_nhwc(Contender contender) { return contender == Contender::kCudnnNhwcTf32; }
+constexpr bool is_tileconv(Contender contender) {
+  return contender == Contender::kTileconv || contender == Contender::kTileconvAutotuned;
+}
 
 struct Options {
   std::string shapes_path = TILECONV_BENCH_SHAPES_CSV;
@@ -80,7 +87,7 @@ struct Options {
 };
 
 // The minimum measured time per repetition unless --benchmark_min_time says otherwise: Google Benchmark's 0.5 s
-// would make the suite (13 shapes x 4 contenders x 5 repetitions) take minutes; 0.1 s still times every benchmark
+// would make the suite (13 shapes x 5 contenders x 5 repetitions) take minutes; 0.1 s still times every benchmark
 // over >= 7 launches per repetition (the seed shape with FP32 cuDNN, 14 ms each) and the suite takes about 75 s on
 // an H100. Given as the flag rather than Benchmark::MinTime(), which would add "/min_time:0.100" to every name;
 // Google Benchmark 1.8 wants a unit suffix that 1.7 does not read.
@@ -387,12 +394,15 @@ private:
   std::string launch(Contender contender, int copy) {
     Session& s = *session_;
     ContenderState const& cs = s.contenders[static_cast<int>(contender)];
-    if (contender == Contender::kTileconv) {
+    if (is_tileconv(contender)) {
       tileconv::Conv2dArguments const args{
           s.shape.problem,     s.nchw.input(copy), s.nchw.filter(copy),        s.bias.get<float>(),
           s.nchw.output(copy), s.workspace.get(),  cs.tileconv_workspace_bytes};
       cudaError_t cuda_error = cudaSuccess;
-      return status_check(tileconv::conv2d(args, device_, stream_, &cuda_error), cuda_error, "tileconv");
+      tileconv::Status const status = contender == Contender::kTileconv
+                                          ? tileconv::conv2d(args, device_, stream_, &cuda_error)
+                                          : tileconv::conv2d_autotuned(args, stream_, &cuda_error);
+      return status_check(status, cuda_error, contender_name(contender));
     }
     OperandSet const& operands = is_nhwc(contender) ? s.nhwc : s.nchw;
     return cs.cudnn->run(cudnn_, operands.input(copy), operands.filter(copy), s.bias.get<float>(),
@@ -431,6 +441,25 @@ private:
                     plan.policy_name != nullptr ? plan.policy_name : "?", plan.block_oc, plan.block_ow, plan.block_r,
                     plan.stages, plan.split_k, plan.waves());
       cs.label = text;
+    } else if (contender == Contender::kTileconvAutotuned) {
+      // the default launcher's workspace; the tuning itself (it synchronizes) happens here, outside timing
+      cs.tileconv_workspace_bytes = tileconv::conv2d_workspace_size(problem, device_);
+      TILECONV_BENCH_TRY(ensure_workspace(cs.tileconv_workspace_bytes));
+      tileconv::Conv2dArguments const args{
+          problem,          s.nchw.input(0),   s.nchw.filter(0),           s.bias.get<float>(),
+          s.nchw.output(0), s.workspace.get(), cs.tileconv_workspace_bytes};
+      if (tileconv::DepthwiseConv2d::applies(problem)) {
+        cs.label = "depthwise kernel, nothing to tune";
+      } else {
+        tileconv::KernelChoice best;
+        cudaError_t cuda_error = cudaSuccess;
+        TILECONV_BENCH_TRY(status_check(tileconv::autotune_conv2d(args, stream_, &best, &cuda_error), cuda_error,
+                                        "tileconv::autotune_conv2d"));
+        tileconv::KernelChoice const model = tileconv::choose_kernel(problem, device_, cs.tileconv_workspace_bytes);
+        cs.label = std::string(tileconv::to_string(best.policy)) + ", split-K " + std::to_string(best.split_k) +
+                   " (the model's: " + tileconv::to_string(model.policy) + ", split-K " +
+                   std::to_string(model.split_k) + ")";
+      }
     } else {
       if (is_nhwc(contender)) {
         TILECONV_BENCH_TRY(ensure_nhwc());

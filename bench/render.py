@@ -18,9 +18,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-CONTENDERS = ["tileconv", "cudnn_nchw_tf32", "cudnn_nhwc_tf32", "cudnn_nchw_fp32"]
+CONTENDERS = ["tileconv", "tileconv_autotuned", "cudnn_nchw_tf32", "cudnn_nhwc_tf32", "cudnn_nchw_fp32"]
 TITLES = {
     "tileconv": "tileconv",
+    "tileconv_autotuned": "tileconv autotuned",
     "cudnn_nchw_tf32": "cuDNN NCHW TF32",
     "cudnn_nhwc_tf32": "cuDNN NHWC TF32",
     "cudnn_nchw_fp32": "cuDNN NCHW FP32",
@@ -150,8 +151,8 @@ def plot(path, order, results, device):
     except ImportError:
         print("render.py: matplotlib not installed, no plot (python3 -m pip install matplotlib)", file=sys.stderr)
         return False
-    colors = {"tileconv": "#d62728", "cudnn_nchw_tf32": "#1f77b4", "cudnn_nhwc_tf32": "#2ca02c",
-              "cudnn_nchw_fp32": "#7f7f7f"}
+    colors = {"tileconv": "#d62728", "tileconv_autotuned": "#ff9896", "cudnn_nchw_tf32": "#1f77b4",
+              "cudnn_nhwc_tf32": "#2ca02c", "cudnn_nchw_fp32": "#7f7f7f"}
     width = 0.8 / len(CONTENDERS)
     fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(order)), 5.5))
     for i, contender in enumerate(CONTENDERS):
@@ -211,6 +212,8 @@ def render(args):
     add(f"- **Method:** {context.get('timing', '?')}. Each number is the median of {reps} repetitions, each of "
         "at least the minimum time (Google Benchmark, `bench/run_suite.sh`).")
     add("- **Contenders:** `tileconv` is `tileconv::conv2d` (the default launcher, TF32 `mma.sync`); "
+        "`tileconv_autotuned` is `tileconv::conv2d_autotuned`, the opt-in autotuner's pick (tuned once per shape, "
+        "outside timing); "
         "`cudnn_nchw_tf32` / `cudnn_nhwc_tf32` are cuDNN with TF32 allowed (`CUDNN_DEFAULT_MATH`) on NCHW / NHWC "
         "tensors (the NHWC copies are made outside timing); `cudnn_nchw_fp32` is cuDNN restricted to FMA kernels "
         "(`CUDNN_FMA_MATH`, no TF32). cuDNN's algorithm: the fastest of those "
@@ -236,9 +239,9 @@ def render(args):
     add("Speed-up = cuDNN time / tileconv time (above 1: tileconv is faster). Relative error: "
         "‖tileconv − cuDNN FP32‖₂ / ‖cuDNN FP32‖₂ on the same inputs.")
     add("")
-    add("| shape | GFLOP | tileconv | cuDNN NCHW TF32 | cuDNN NHWC TF32 | cuDNN NCHW FP32 | speed-up vs NCHW TF32 "
+    add("| shape | GFLOP | " + " | ".join(TITLES[c] for c in CONTENDERS) + " | speed-up vs NCHW TF32 "
         "| speed-up vs NHWC TF32 | tileconv TFLOP/s | % of TF32 mma | % of copy BW | tileconv rel. error |")
-    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    add("|---|---:|" + "---:|" * (len(CONTENDERS) + 6))
     speedups = {"cudnn_nchw_tf32": [], "cudnn_nhwc_tf32": []}
     skipped_shapes = []
     for shape in order:
@@ -264,10 +267,19 @@ def render(args):
                 skipped_shapes.append(shape)
         add("| " + " | ".join(cells) + " |")
     n_run = len(speedups["cudnn_nchw_tf32"])
-    add(f"| **geometric mean** ({n_run} of {len(order)} shapes) | | | | | | "
-        f"**{geomean(speedups['cudnn_nchw_tf32']):.2f}×** | **{geomean(speedups['cudnn_nhwc_tf32']):.2f}×** "
+    add(f"| **geometric mean** ({n_run} of {len(order)} shapes) | |" + " |" * len(CONTENDERS)
+        + f" **{geomean(speedups['cudnn_nchw_tf32']):.2f}×** | **{geomean(speedups['cudnn_nhwc_tf32']):.2f}×** "
         "| | | | |")
     add("")
+    tuned = [(shape, results.get(("tileconv_autotuned", shape)), results.get(("tileconv", shape))) for shape in order]
+    tuned = [(shape, a["ms"] / d["ms"]) for shape, a, d in tuned if ok(a) and ok(d)]
+    if tuned:
+        worst_shape, worst = max(tuned, key=lambda t: t[1])
+        best_shape, best = min(tuned, key=lambda t: t[1])
+        add(f"Opt-in autotune against the default choice (autotuned time / default time, {len(tuned)} shapes): "
+            f"geometric mean {geomean([r for _, r in tuned]):.3f}, worst {worst:.3f} (`{worst_shape}`), "
+            f"best {best:.3f} (`{best_shape}`). Above 1 the autotuner's pick is slower than the cost model's.")
+        add("")
     if skipped_shapes:
         add(f"tileconv skipped {len(skipped_shapes)} shape(s) (it returned an error status instead of running): "
             + ", ".join(f"`{s}`" for s in skipped_shapes) + ". The geometric means cover the shapes it ran.")

@@ -7,7 +7,8 @@
 # env:   TILECONV_BENCH              the executable (default: the first of build-gpu, build-bench, build-default,
 #                                    build under the repository root that holds bench/tileconv_bench)
 #        TILECONV_BENCH_REPETITIONS  repetitions of each benchmark (default 5)
-# About 75 s on an H100 (13 shapes x 4 contenders x 5 repetitions, set-up and cuDNN algorithm search included).
+# About 90 s on an H100 (13 shapes x 5 contenders x 5 repetitions, set-up, cuDNN algorithm search and autotuning
+# included).
 set -euo pipefail
 
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then

@@ -169,8 +169,9 @@ constexpr Status same_padding(Conv2dProblem& problem) {
 }
 
 /// The device buffers of one conv2d call. `bias` (out_channels floats) may be null. `workspace` is scratch memory
-/// for split-K partial sums: null unless the caller opts in with at least `conv2d_workspace_size()` bytes; its
-/// contents need no initialization and are not preserved.
+/// for split-K partial sums and a reordered copy of the filter: null unless the caller opts in with at least
+/// `conv2d_workspace_size()` bytes; its contents need no initialization and are not preserved. 4-byte alignment is
+/// required; 16-byte alignment (any cudaMalloc'd pointer) lets the kernel copy the reordered filter 16 bytes at a time.
 struct Conv2dArguments {
   Conv2dProblem problem;
   float const* input = nullptr;
