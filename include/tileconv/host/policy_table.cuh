@@ -128,9 +128,11 @@ namespace detail {
 //   narrow (64 x 256): alone: r50_3x3_c256_14 0.133 ms (128 blocks, 145 steps) -> 0.89 us, b1_c512_14 0.252 ms
 //          (8 blocks, 289 steps) -> 0.86 us; two per SM: r50_3x3_c128_28 0.130 ms -> 2 x 0.87 us, r50_3x3_c64_56
 //          0.134 ms -> 2 x 0.89 us. One block already saturates the SM: 0.88 us for both.
-//   small  (64 x 64): alone-bound: r50_3x3_c512_7 0.315 ms = 2 blocks per SM x 289 steps -> 1.08 us each; shared:
-//          r50_3x3_c64_56 at 64 x 64 tiles 0.178 ms (docs of NarrowTilePolicy; 12 blocks per SM, 5 at a time) ->
-//          0.365 us per block-step. The shared number rests on that one measurement.
+//   small  (64 x 64), refitted after the 16-byte filter copies (perf-notes v5, the autotuner's picks of session 3,
+//          5-repetition suite medians): shared: r50_3x3_c64_56 0.119 ms (1568 blocks, 5 per SM, 37 steps) -> 0.21 us
+//          per block-step, r50_1x1_c256_56 0.0688 ms -> 0.29, resnext_g32_c256_28 (analytic) 0.200 ms -> 0.21, and
+//          r50_3x3_c512_7 split 2 (4 blocks per SM, 145 steps) 0.172 ms -> at most 0.28: 0.25. Alone: at most 1.12 us
+//          by r50_3x3_c512_7 (before v5: 1.08 at 2 blocks per SM): 1.0.
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -arch=sm_XX -cubin -Xptxas -v` of
 // each policy's kernel for both gathers, CUDA 13.0, kernels of commit b3a64e8 (the ones the benchmark measured); the
 // sm_90 channel-tiled counts re-read after the 16-byte filter copies (perf-notes v5: 194 -> 204, 122 -> 126, 72 -> 80
@@ -139,7 +141,7 @@ namespace detail {
 inline constexpr PolicyCandidate kSm90Candidates[] = {
     {PolicyId::kLargeTile, 204, 196, 1.25, 1.25},
     {PolicyId::kNarrowTile, 126, 126, 0.88, 0.88},
-    {PolicyId::kSmallTile, 80, 66, 1.08, 0.365},
+    {PolicyId::kSmallTile, 80, 66, 1.0, 0.25},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are
@@ -154,19 +156,19 @@ inline constexpr double kAdaStep = 2.0;
 inline constexpr PolicyCandidate kSm80Candidates[] = {
     {PolicyId::kLargeTile, 198, 215, 1.25 * kAmpereStep, 1.25 * kAmpereStep},
     {PolicyId::kNarrowTile, 128, 138, 0.88 * kAmpereStep, 0.88 * kAmpereStep},
-    {PolicyId::kSmallTile, 72, 78, 1.08 * kAmpereStep, 0.365 * kAmpereStep},
+    {PolicyId::kSmallTile, 72, 78, 1.0 * kAmpereStep, 0.25 * kAmpereStep},
 };
 inline constexpr PolicyCandidate kSm89Candidates[] = {
     {PolicyId::kLargeTile, 198, 215, 1.25 * kAdaStep, 1.25 * kAdaStep},
     {PolicyId::kNarrowTile, 128, 138, 0.88 * kAdaStep, 0.88 * kAdaStep},
-    {PolicyId::kSmallTile, 72, 78, 1.08 * kAdaStep, 0.365 * kAdaStep},
+    {PolicyId::kSmallTile, 72, 78, 1.0 * kAdaStep, 0.25 * kAdaStep},
 };
 // Newer architectures run the sm_90 build's PTX through the driver's JIT: the portable policies only (never a
 // Hopper-specific one), with the H100's times and the largest register counts measured for any target.
 inline constexpr PolicyCandidate kNewerCandidates[] = {
     {PolicyId::kLargeTile, 198, 215, 1.25, 1.25},
     {PolicyId::kNarrowTile, 128, 138, 0.88, 0.88},
-    {PolicyId::kSmallTile, 72, 78, 1.08, 0.365},
+    {PolicyId::kSmallTile, 72, 78, 1.0, 0.25},
 };
 
 template <class T, int kN> constexpr int count_of(T const (&)[kN]) { return kN; }
