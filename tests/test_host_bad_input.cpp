@@ -7,6 +7,7 @@
 // side of the same matrix (run(), captured into a graph that must stay empty): test_device_errors.cu.
 #include "support/catch.hpp"
 #include "support/catch_status.hpp"
+#include "support/fake_buffers.hpp"
 #include "support/fake_devices.hpp"
 #include "support/feature_switches.hpp"
 #include "support/fuzz_problem.hpp"
@@ -24,32 +25,16 @@ namespace tileconv {
 namespace test {
 namespace {
 
-/// A fake device address `element` floats from an arbitrary base; only compared, never dereferenced.
-float* address(std::int64_t element) {
-  constexpr std::uintptr_t kBase = std::uintptr_t{1} << 40;
-  return reinterpret_cast<float*>(kBase + static_cast<std::uintptr_t>(element * std::int64_t{sizeof(float)}));
-}
-
 /// `pointer` moved by `bytes`.
 template <class T> T* shifted(T* pointer, std::int64_t bytes) {
   return reinterpret_cast<T*>(reinterpret_cast<std::uintptr_t>(pointer) + static_cast<std::uintptr_t>(bytes));
 }
 
-constexpr std::int64_t kSpacing = std::int64_t{1} << 34;
-
 /// 32 input channels (a multiple of every shipped BLOCK_R, so that the channel-tiled gather applies), 48 output
 /// channels, batch 2, bias: every variant accepts it on every fake device.
 Conv2dProblem base_problem() { return conv(2, 32, 20, 20, 48, 3, 3).pad(1, 1); }
 
-Conv2dArguments base_arguments(Conv2dProblem const& problem = base_problem()) {
-  Conv2dArguments args;
-  args.problem = problem;
-  args.input = address(0);
-  args.filter = address(kSpacing);
-  args.bias = address(2 * kSpacing);
-  args.output = address(3 * kSpacing);
-  return args;
-}
+Conv2dArguments base_arguments(Conv2dProblem const& problem = base_problem()) { return fake_arguments(problem); }
 
 /// One launcher variant: Conv2d<Policy, kGather>::can_implement.
 struct Variant {
@@ -434,7 +419,7 @@ TEST_CASE("bad-input matrix: problem errors come before buffer errors, buffer er
     INFO(v.name);
     CHECK(v.can_implement(args, turing) == Status::kErrorNullPointer);
   }
-  args.input = address(0);
+  args.input = fake_address(0);
   for (Variant const& v : all_variants()) {
     INFO(v.name);
     CHECK(v.can_implement(args, turing) == Status::kErrorArchNotSupported);
@@ -592,7 +577,7 @@ TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K
     args.workspace_bytes = bytes;
     return args;
   };
-  void* const good = address(4 * kSpacing);
+  void* const good = fake_address(4 * kFakeBufferSpacing);
   struct Row {
     char const* what;
     Conv2dArguments args;
@@ -606,9 +591,9 @@ TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K
       {"workspace_bytes 0", with_workspace(good, 0), kSplit, Status::kErrorWorkspaceTooSmall},
       {"one byte short", with_workspace(good, needed - 1), kSplit, Status::kErrorWorkspaceTooSmall},
       {"misaligned workspace", with_workspace(shifted(good, 2), needed), kSplit, Status::kErrorMisalignedPointer},
-      {"workspace over the output", with_workspace(address(3 * kSpacing), needed), kSplit,
+      {"workspace over the output", with_workspace(fake_address(3 * kFakeBufferSpacing), needed), kSplit,
        Status::kErrorOverlappingBuffers},
-      {"workspace over the input", with_workspace(address(0), needed), kSplit, Status::kErrorOverlappingBuffers},
+      {"workspace over the input", with_workspace(fake_address(0), needed), kSplit, Status::kErrorOverlappingBuffers},
       {"split count 0", with_workspace(good, needed), 0, Status::kErrorInvalidSplitK},
   };
   for (Row const& row : rows) {

@@ -4,6 +4,7 @@
 // No CUDA call: tensor pointers are host arrays (formulas) or fake addresses (checks, which only compare them).
 #include "support/catch.hpp"
 #include "support/catch_status.hpp"
+#include "support/fake_buffers.hpp"
 
 #include <tileconv/device_info.cuh>
 #include <tileconv/epilogue/epilogue_chain.cuh>
@@ -341,11 +342,6 @@ TEST_CASE("epilogues and chains are trivially copyable kernel parameters", "[epi
 
 namespace {
 
-/// Fake device addresses, `element` floats from an arbitrary base; only compared, never dereferenced.
-float* address(std::int64_t element) {
-  constexpr std::uintptr_t kBase = std::uintptr_t{1} << 40;
-  return reinterpret_cast<float*>(kBase + static_cast<std::uintptr_t>(element * std::int64_t{sizeof(float)}));
-}
 /// `pointer` moved by `elements` floats, computed on the integer so that fake addresses stay free of undefined
 /// behavior.
 float* shifted(float const* pointer, std::int64_t elements) {
@@ -371,15 +367,15 @@ Conv2dArguments fake_arguments() {
   args.problem.filter_w = 3;
   args.problem.pad_h = 1;
   args.problem.pad_w = 1;
-  args.input = address(0);
-  args.filter = address(kSpacing);
-  args.bias = address(2 * kSpacing);
-  args.output = address(3 * kSpacing);
-  args.workspace = address(4 * kSpacing);
+  args.input = fake_address(0);
+  args.filter = fake_address(kSpacing);
+  args.bias = fake_address(2 * kSpacing);
+  args.output = fake_address(3 * kSpacing);
+  args.workspace = fake_address(4 * kSpacing);
   args.workspace_bytes = 1 << 20;
   return args;
 }
-float* free_slot() { return address(5 * kSpacing); }
+float* free_slot() { return fake_address(5 * kSpacing); }
 
 } // namespace
 

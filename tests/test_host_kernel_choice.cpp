@@ -23,13 +23,6 @@ namespace tileconv {
 namespace test {
 namespace {
 
-struct NamedDevice {
-  char const* name;
-  DeviceInfo info;
-};
-
-std::vector<NamedDevice> fake_devices() { return {{"H100", h100()}, {"RTX 4090", rtx4090()}, {"A100", a100()}}; }
-
 /// bench/shapes.csv, the benchmark's shape list, found next to this file's directory (or from the working directory).
 std::vector<tileconv_bench::Shape> const& bench_shapes() {
   static std::vector<tileconv_bench::Shape> const shapes = [] {

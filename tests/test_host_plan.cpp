@@ -16,17 +16,6 @@ namespace tileconv {
 namespace test {
 namespace {
 
-struct NamedDevice {
-  char const* name;
-  DeviceInfo info;
-};
-
-NamedDevice const* fake_devices() {
-  static NamedDevice const devices[] = {{"H100", h100()}, {"RTX 4090", rtx4090()}, {"A100", a100()}};
-  return devices;
-}
-constexpr int kFakeDevices = 3;
-
 /// Fixed policies for the hand-computed numbers, so that retuning the shipped defaults does not change them.
 /// 4 x (128 x 20 + 16 x 136) x 4 B = 75776 B, + 1024 reserved = 76800 B per block.
 using Tile128 = TilePolicy<128, 128, 16, 2, 4, 4>;
@@ -40,8 +29,7 @@ using TwoWarp = TilePolicy<32, 64, 8, 1, 2, 3>;
 TEMPLATE_TEST_CASE("the plan's grid covers every output tile exactly once and respects the device's limits", "[plan]",
                    LargeTilePolicy, NarrowTilePolicy, SmallTilePolicy, Tile128, TwoWarp) {
   using Policy = TestType;
-  for (int d = 0; d < kFakeDevices; ++d) {
-    NamedDevice const& device = fake_devices()[d];
+  for (NamedDevice const& device : fake_devices()) {
     for (ShapeCase const& shape : shapes()) {
       Conv2dProblem const& problem = shape.problem;
       INFO(device.name << ", policy " << Policy::BLOCK_OC << "x" << Policy::BLOCK_OW << ": " << describe(shape));
@@ -209,9 +197,9 @@ TEST_CASE("waves and wave efficiency of hand-made plans", "[plan]") {
 
 TEST_CASE("the default launcher's choice plans every shared shape on every fake device", "[plan]") {
   for (ShapeCase const& shape : shapes()) {
-    for (int d = 0; d < kFakeDevices; ++d) {
-      INFO(fake_devices()[d].name << ": " << describe(shape));
-      DeviceInfo const& device = fake_devices()[d].info;
+    for (NamedDevice const& named : fake_devices()) {
+      INFO(named.name << ": " << describe(shape));
+      DeviceInfo const& device = named.info;
       for (std::size_t workspace : {std::size_t{0}, kUnlimitedWorkspace}) {
         KernelChoice const choice = choose_kernel(shape.problem, device, workspace);
         CHECK(choice.reason != choice_reason::kNoCandidate);

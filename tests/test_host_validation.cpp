@@ -3,6 +3,7 @@
 // addresses inside a host array: check_arguments compares addresses and never dereferences them or calls CUDA.
 #include "support/catch.hpp"
 #include "support/catch_status.hpp"
+#include "support/fake_buffers.hpp"
 #include "support/fake_devices.hpp"
 #include "support/shapes.hpp"
 
@@ -16,26 +17,6 @@
 namespace tileconv {
 namespace test {
 namespace {
-
-/// A fake device address `element` floats from an arbitrary base. check_arguments only compares addresses, so
-/// these are never dereferenced; computing them as integers keeps offsets before a buffer free of undefined behavior.
-float* address(std::int64_t element) {
-  constexpr std::uintptr_t kBase = std::uintptr_t{1} << 40;
-  return reinterpret_cast<float*>(kBase + static_cast<std::uintptr_t>(element * std::int64_t{sizeof(float)}));
-}
-
-/// Buffers further apart than any problem here is large, so only the overlaps a test builds exist.
-constexpr std::int64_t kSpacing = std::int64_t{1} << 34;
-
-Conv2dArguments fake_arguments(Conv2dProblem const& problem) {
-  Conv2dArguments args;
-  args.problem = problem;
-  args.input = address(0);
-  args.filter = address(kSpacing);
-  args.bias = address(2 * kSpacing);
-  args.output = address(3 * kSpacing);
-  return args;
-}
 
 /// A valid problem that every policy can run on every fake device.
 Conv2dProblem base_problem() { return conv(2, 8, 16, 16, 16, 3, 3).pad(1, 1); }
@@ -230,7 +211,8 @@ TEST_CASE("a pointer not aligned to a float is kErrorMisalignedPointer", "[valid
 }
 
 TEST_CASE("an output that overlaps an operand is kErrorOverlappingBuffers", "[validation]") {
-  // Element offsets on one number line: input at 0, filter at kSpacing, bias at 2 kSpacing (see fake_arguments).
+  // Element offsets on one number line: input at 0, filter at kFakeBufferSpacing, bias at 2 kFakeBufferSpacing (see
+  // fake_arguments).
   Conv2dProblem const problem = base_problem();
   std::int64_t const in = problem.input_elements();
   std::int64_t const fil = problem.filter_elements();
@@ -247,24 +229,28 @@ TEST_CASE("an output that overlaps an operand is kErrorOverlappingBuffers", "[va
       {"right before the input", -out, Status::kSuccess},
       {"first output element on the last input element", in - 1, Status::kErrorOverlappingBuffers},
       {"right after the input", in, Status::kSuccess},
-      {"last output element on the first filter element", kSpacing - (out - 1), Status::kErrorOverlappingBuffers},
-      {"right before the filter", kSpacing - out, Status::kSuccess},
-      {"first output element on the last filter element", kSpacing + fil - 1, Status::kErrorOverlappingBuffers},
-      {"right after the filter", kSpacing + fil, Status::kSuccess},
-      {"first output element on the last bias element", 2 * kSpacing + bias - 1, Status::kErrorOverlappingBuffers},
-      {"right after the bias", 2 * kSpacing + bias, Status::kSuccess},
-      {"last output element on the first bias element", 2 * kSpacing - (out - 1), Status::kErrorOverlappingBuffers},
+      {"last output element on the first filter element", kFakeBufferSpacing - (out - 1),
+       Status::kErrorOverlappingBuffers},
+      {"right before the filter", kFakeBufferSpacing - out, Status::kSuccess},
+      {"first output element on the last filter element", kFakeBufferSpacing + fil - 1,
+       Status::kErrorOverlappingBuffers},
+      {"right after the filter", kFakeBufferSpacing + fil, Status::kSuccess},
+      {"first output element on the last bias element", 2 * kFakeBufferSpacing + bias - 1,
+       Status::kErrorOverlappingBuffers},
+      {"right after the bias", 2 * kFakeBufferSpacing + bias, Status::kSuccess},
+      {"last output element on the first bias element", 2 * kFakeBufferSpacing - (out - 1),
+       Status::kErrorOverlappingBuffers},
   };
   for (Case const& c : cases) {
     INFO(c.what << ": output at element " << c.output_at);
     Conv2dArguments args = fake_arguments(problem);
-    args.output = address(c.output_at);
+    args.output = fake_address(c.output_at);
     check_all_report(args, c.expected);
   }
   SECTION("where the bias would be, with no bias") {
     Conv2dArguments args = fake_arguments(problem);
     args.bias = nullptr;
-    args.output = address(2 * kSpacing);
+    args.output = fake_address(2 * kFakeBufferSpacing);
     check_all_report(args, Status::kSuccess);
   }
   SECTION("input and filter may overlap: both are only read") {

@@ -4,6 +4,8 @@
 
 #include <tileconv/device_info.cuh>
 
+#include <vector>
+
 namespace tileconv {
 namespace test {
 
@@ -54,6 +56,15 @@ inline DeviceInfo a100() {
   info.max_grid = {2147483647, 65535, 65535};
   return info;
 }
+
+/// A fake device with the name tests print for it.
+struct NamedDevice {
+  char const* name;
+  DeviceInfo info;
+};
+
+/// The GPUs above, for tests that run over each of them.
+inline std::vector<NamedDevice> fake_devices() { return {{"H100", h100()}, {"RTX 4090", rtx4090()}, {"A100", a100()}}; }
 
 } // namespace test
 } // namespace tileconv
