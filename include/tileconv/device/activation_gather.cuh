@@ -83,7 +83,7 @@ public:
       int offset = 0;
       bool const valid = this->tap_in_image(r, s, offset) && k < params.gemm_k;
       float const* src = valid ? this->image_ + std::int64_t{channel} * params.in_plane + offset : this->image_;
-      cp_async_f32_zfill(this->destination(stage, i), src, valid);
+      cp_async_zfill<4>(this->destination(stage, i), src, valid);
     }
   }
 };
@@ -116,7 +116,7 @@ public:
     std::int64_t const step = valid ? row_stride_ : 0;
 #pragma unroll
     for (int i = 0; i < Policy::kActivationCopiesPerThread; ++i) {
-      cp_async_f32_zfill(this->destination(stage, i), src + i * step, valid);
+      cp_async_zfill<4>(this->destination(stage, i), src + i * step, valid);
     }
   }
 

@@ -16,7 +16,8 @@ namespace detail {
 struct Conv2dParams {
   float const* input = nullptr;
   float const* filter = nullptr;
-  bool filter_reordered = false; ///< filter in (K, R, S, C / groups) order (device/filter_reorder.cuh), else PyTorch's
+  bool filter_reordered = false;     ///< filter in (K, R, S, C / groups) order and rounded to TF32
+                                     ///< (device/filter_reorder.cuh), else PyTorch's, as given
   bool filter_vector_copies = false; ///< reordered and 16-byte aligned: tiles copied 16 bytes at a time
   float const* bias = nullptr;
   float* output = nullptr;

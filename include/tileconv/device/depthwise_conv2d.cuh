@@ -464,7 +464,7 @@ private:
 
   /// The device's copies: cp.async with zero-fill, so padding costs no branch and no register.
   struct AsyncCopy {
-    __device__ void scalar(float* dst, float const* src, bool valid) const { cp_async_f32_zfill(dst, src, valid); }
+    __device__ void scalar(float* dst, float const* src, bool valid) const { cp_async_zfill<4>(dst, src, valid); }
     /// 16 bytes, L2 only (.cg): a block reads its input once; the halo rows it shares with a neighbour meet in L2.
     __device__ void vector(float* dst, float const* src, bool valid) const {
       std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));

@@ -2,10 +2,12 @@
 
 /// \file filter_reorder.cuh
 /// Rewrites the filter from PyTorch's (K, C / groups, R, S) order into (K, R, S, C / groups), the order in which
-/// the channel-tiled gather walks the reduction, so that each filter tile row is contiguous in memory.
+/// the channel-tiled gathers walk the reduction, so that each filter tile row is contiguous in memory, and rounds it
+/// to TF32 on the way, so that the mainloop need not round it once per warp that reads it.
 
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/fast_divmod.cuh>
+#include <tileconv/device/ptx.cuh>
 
 namespace tileconv {
 namespace detail {
@@ -33,7 +35,7 @@ struct FilterReorder {
       params.channels.divmod(index, row_tap, c);
       params.taps.divmod(row_tap, row, tap);
       int const row_length = params.channels.divisor() * params.taps.divisor();
-      params.krsc[index] = params.kcrs[row * row_length + c * params.taps.divisor() + tap];
+      params.krsc[index] = round_to_tf32(params.kcrs[row * row_length + c * params.taps.divisor() + tap]);
     }
   }
 };

@@ -70,7 +70,7 @@ public:
       bool const valid = column_valid && row_step < rows_left_;
       // 64-bit: rows past gemm_m are never read, but their offsets may not fit 32 bits
       float const* src = valid ? row_start_ + std::int64_t{row_step} * params_.gemm_k + column : row_start_;
-      cp_async_f32_zfill(stage + (first_row_ + row_step) * Policy::kFilterPitch + column_, src, valid);
+      cp_async_zfill<4>(stage + (first_row_ + row_step) * Policy::kFilterPitch + column_, src, valid);
     }
   }
 
@@ -94,7 +94,7 @@ private:
       int const row = first_row + i * kVectorRowsPerPass;
       bool const valid = row < tile_rows;
       float const* src = valid ? tile_start + std::int64_t{row} * params_.gemm_k + column : tile_start;
-      cp_async_16_zfill(stage + row * Policy::kFilterPitch + 4 * vector, src, valid);
+      cp_async_zfill<16>(stage + row * Policy::kFilterPitch + 4 * vector, src, valid);
     }
   }
 

@@ -68,7 +68,14 @@ template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmC
           filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
           gather.load(smem.activation[stage], tile.k_tile_begin + k_tile);
         },
-        [&](int stage) { mma(smem.filter[stage], smem.activation[stage], acc); });
+        [&](int stage) {
+          // the launcher's reordered filter is rounded to TF32 already (device/filter_reorder.cuh)
+          if (kGather == GatherKind::kChannelTiled && conv.filter_reordered) {
+            mma.template accumulate<true>(smem.filter[stage], smem.activation[stage], acc);
+          } else {
+            mma.template accumulate<false>(smem.filter[stage], smem.activation[stage], acc);
+          }
+        });
 
     mma.for_each(acc, OutputTileWriter<Epilogue>(conv, params.epilogue, tile));
   }

@@ -23,6 +23,9 @@ __device__ void multistage_mainloop(int k_tiles, LoadStage&& load_stage, Compute
     }
     cp_async_commit();
   }
+  // ring slots of the tile computed and of the tile loaded this step, advanced without a division
+  int compute_slot = 0;
+  int load_slot = kStages - 1;
   for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
     cp_async_wait<kStages - 2>();
     // Makes every thread's copies of this tile visible, and frees the slot computed last step, which the load
@@ -30,10 +33,12 @@ __device__ void multistage_mainloop(int k_tiles, LoadStage&& load_stage, Compute
     __syncthreads();
     int const next = k_tile + kStages - 1;
     if (next < k_tiles) {
-      load_stage(next, next % kStages);
+      load_stage(next, load_slot);
     }
     cp_async_commit();
-    compute_stage(k_tile % kStages);
+    compute_stage(compute_slot);
+    compute_slot = compute_slot == kStages - 1 ? 0 : compute_slot + 1;
+    load_slot = load_slot == kStages - 1 ? 0 : load_slot + 1;
   }
   cp_async_wait<0>();
 }

@@ -10,21 +10,20 @@
 namespace tileconv {
 namespace detail {
 
-/// Asynchronously copies one float from global to shared memory; writes 0 instead when `valid` is false, in
-/// which case nothing is read from `src` (the PTX src-size of 0).
-__device__ inline void cp_async_f32_zfill(float* dst, float const* src, bool valid) {
+/// Asynchronously copies kBytes (4: one float, 16: four floats, both operands 16-byte aligned) from global to shared
+/// memory; writes zeros instead when `valid` is false, in which case nothing is read from `src` (the PTX ignore-src
+/// predicate, a predicate on the copy instruction itself rather than a src-size register that ptxas turns into address
+/// arithmetic). Cached in L1 (.ca): the filter tiles are re-read by every block on the SM, and a gather's neighbouring
+/// taps re-read the same input lines.
+template <int kBytes> __device__ inline void cp_async_zfill(float* dst, float const* src, bool valid) {
+  static_assert(kBytes == 4 || kBytes == 16, "the gathers copy one float or 16 bytes at a time");
   std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
-  int const src_bytes = valid ? 4 : 0;
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
-}
-
-/// Asynchronously copies 16 bytes (4 floats) from global to shared memory, both 16-byte aligned; writes zeros
-/// instead when `valid` is false, reading nothing from `src`. Cached in L1 like the 4-byte copy (.ca): the filter
-/// tiles it loads are re-read by every block on the SM.
-__device__ inline void cp_async_16_zfill(float* dst, float const* src, bool valid) {
-  std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
-  int const src_bytes = valid ? 16 : 0;
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
+  asm volatile("{\n"
+               "  .reg .pred ignore_src;\n"
+               "  setp.eq.u32 ignore_src, %2, 0;\n"
+               "  cp.async.ca.shared.global [%0], [%1], %3, ignore_src;\n"
+               "}\n" ::"r"(dst_addr),
+               "l"(src), "r"(static_cast<std::uint32_t>(valid)), "n"(kBytes));
 }
 
 /// Closes the group of cp.async issued by this thread since the last commit.
@@ -51,6 +50,9 @@ __device__ inline std::uint32_t to_tf32(float value) {
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(result) : "f"(value));
   return result;
 }
+
+/// `value` rounded to TF32 as a float (low 13 bits zero), for operands rounded once in memory instead of per use.
+__device__ inline float round_to_tf32(float value) { return __uint_as_float(to_tf32(value)); }
 
 /// d += a * b for one m16n8k8 TF32 tile, float accumulators. Fragment layout (g = lane / 4, t = lane % 4):
 /// a = {A[g][t], A[g + 8][t], A[g][t + 4], A[g + 8][t + 4]}, b = {B[t][g], B[t + 4][g]},

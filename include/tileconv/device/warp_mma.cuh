@@ -36,7 +36,10 @@ public:
   /// acc += filter_stage * activation_stage over the BLOCK_R reduction of one stage.
   /// filter_stage: (BLOCK_OC, kFilterPitch), row = output channel; activation_stage: (BLOCK_R, kActivationPitch),
   /// row = reduction index.
-  __device__ void operator()(float const* filter_stage, float const* activation_stage, Accumulators& acc) const {
+  /// @tparam kFilterRounded whether the filter already holds TF32 values (the launcher's reordered copy), so that its
+  ///                        fragments go to the mma as loaded instead of being rounded by each warp that reads them
+  template <bool kFilterRounded>
+  __device__ void accumulate(float const* filter_stage, float const* activation_stage, Accumulators& acc) const {
 #pragma unroll
     for (int step = 0; step < Policy::kMmaStepsR; ++step) {
       int const k = step * Policy::kMmaK + k_;
@@ -47,9 +50,11 @@ public:
         // one ldmatrix instead of four shared loads: matrices (rows 0-7 | 8-15) x (columns 0-3 | 4-7)
         ldmatrix_x4(a[i], filter_stage + (ldmatrix_row_ + i * Policy::kMmaM) * Policy::kFilterPitch +
                               step * Policy::kMmaK + ldmatrix_k_);
+        if constexpr (!kFilterRounded) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          a[i][e] = to_tf32(__uint_as_float(a[i][e]));
+          for (int e = 0; e < 4; ++e) {
+            a[i][e] = to_tf32(__uint_as_float(a[i][e]));
+          }
         }
       }
 #pragma unroll
