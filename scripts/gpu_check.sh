@@ -4,12 +4,15 @@
 #   scripts/gpu_check.sh OUTDIR                          e.g. scripts/gpu_check.sh "$OUT"
 #   SKIP_BENCH=1 SKIP_SANITIZERS=1 scripts/gpu_check.sh "$OUT"    quick run: build, tests, fuzz, examples
 #   SKIP_TESTS=1 SKIP_BENCH=1 scripts/gpu_check.sh "$OUT"         the sanitizers alone (tests, fuzz and examples
-#                                                                  skipped), e.g. as a second call within 10 minutes
+#                                                                  skipped), e.g. as a second call; where calls are
+#                                                                  capped at 10 minutes, racecheck (~430 s on an H100
+#                                                                  since the square tile) gets a call of its own:
+#                                                                  SANITIZER_TOOLS=racecheck SANITIZER_TIMEOUT=560
 #   BENCH_ARGS='--benchmark_filter=r50' scripts/gpu_check.sh "$OUT"
 #   TILECONV_FUZZ_SEED=random scripts/gpu_check.sh "$OUT"          the fuzz step with a fresh seed (printed in fuzz.log)
 #   SANITIZER_TOOLS='memcheck racecheck' scripts/gpu_check.sh "$OUT"  a subset of the four tools
-#   SANITIZER_BUDGET=600 SANITIZER_TIMEOUT=300 ...      seconds for the whole sanitizer step (default 420) and for one
-#                                                       tool run (default 300); what the budget leaves out FAILS
+#   SANITIZER_BUDGET=600 SANITIZER_TIMEOUT=300 ...      seconds for the whole sanitizer step (default 900) and for one
+#                                                       tool run (default 560); what the budget leaves out FAILS
 #   SANITIZER_FILTER='[conv2d]~[large]' ...             the Catch2 spec of the GPU tests run under the sanitizers
 #
 # Steps, each logging to OUTDIR/<log>; a failed step does not stop the later ones, but the script exits non-zero:
@@ -150,7 +153,7 @@ sanitize() {
     printf -- '---- FAIL %-9s %-44s not run: SANITIZER_BUDGET (%d s) spent\n' "$tool" "$label" "$sanitizer_budget"
     return 1
   fi
-  local limit=${SANITIZER_TIMEOUT:-300}
+  local limit=${SANITIZER_TIMEOUT:-560}
   ((limit > remaining)) && limit=$remaining
   local capture t0=$SECONDS rc
   capture=$(mktemp)
@@ -181,7 +184,7 @@ sanitize() {
 
 run_sanitizers() {
   sanitizer=$(find_sanitizer) || { echo "gpu_check: compute-sanitizer not found (PATH, /usr/local/cuda)"; return 1; }
-  sanitizer_budget=${SANITIZER_BUDGET:-420}
+  sanitizer_budget=${SANITIZER_BUDGET:-900}
   sanitizer_deadline=$((SECONDS + sanitizer_budget))
   "$sanitizer" --version | tail -n 1
   local tools=${SANITIZER_TOOLS:-memcheck racecheck initcheck synccheck}

@@ -79,7 +79,8 @@ TEST_CASE("with a workspace the filter is reordered, and copied 16 bytes at a ti
   Conv2dProblem const& problem = shape.problem;
   std::size_t const bytes = std::max(
       {conv2d_workspace_size(problem, current_device_info()), Conv2d<LargeTilePolicy>::workspace_size(problem, 1),
-       Conv2d<NarrowTilePolicy>::workspace_size(problem, 1), Conv2d<SmallTilePolicy>::workspace_size(problem, 1)});
+       Conv2d<NarrowTilePolicy>::workspace_size(problem, 1), Conv2d<SmallTilePolicy>::workspace_size(problem, 1),
+       Conv2d<SquareTilePolicy>::workspace_size(problem, 1)});
   DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(bytes + misalignment));
   for (Launcher const& plain : shipped_launchers()) {
     Launcher launcher = plain;
@@ -282,8 +283,14 @@ TEST_CASE("DeviceInfo::query agrees with cudaGetDeviceProperties", "[gpu][plan]"
 }
 
 TEMPLATE_TEST_CASE("Conv2d<Policy>::plan takes blocks per SM from the occupancy API", "[gpu][plan]", LargeTilePolicy,
-                   NarrowTilePolicy, SmallTilePolicy) {
+                   NarrowTilePolicy, SmallTilePolicy, SquareTilePolicy) {
   DeviceInfo const device = current_device_info();
+  if (!fits_current_device<TestType>()) {
+    LaunchPlan plan;
+    CHECK(Conv2d<TestType>::plan(require_shape("ResNet-50 layer3 3x3").problem, device, &plan) ==
+          Status::kErrorSharedMemoryExceeded);
+    return;
+  }
   for (char const* name : {"ResNet-50 layer3 3x3", "ResNet-50 layer2 3x3/2", "7x7 stride 2 pad 3, C=3"}) {
     Conv2dProblem const problem = require_shape(name).problem;
     LaunchPlan measured;

@@ -90,6 +90,9 @@ std::vector<EntryPoint> entry_points() {
   add_policy_entries<LargeTilePolicy>(entries, "LargeTilePolicy");
   add_policy_entries<NarrowTilePolicy>(entries, "NarrowTilePolicy");
   add_policy_entries<SmallTilePolicy>(entries, "SmallTilePolicy");
+  if (fits_current_device<SquareTilePolicy>()) {
+    add_policy_entries<SquareTilePolicy>(entries, "SquareTilePolicy");
+  }
   return entries;
 }
 
@@ -196,7 +199,8 @@ __global__ void illegal_address_kernel(float* null) { null[threadIdx.x + 16] = 1
 
 TEST_CASE("every class of bad input, through every entry point, returns its status and launches nothing",
           "[gpu][errors][bad_input]") {
-  Conv2dHarness harness(require_shape("groups 2 with bias"), 321); // 16 channels per group: every gather applies
+  // 32 channels per group: every gather of every policy applies (BLOCK_R is 16 or 32)
+  Conv2dHarness harness(require_shape("groups 2, 128 output channels per group"), 321);
   DeviceInfo const device = current_device_info();
   std::vector<float> const input_before = harness.input().to_host();
   Stream stream;
@@ -350,7 +354,7 @@ TEST_CASE("a sticky error from an earlier kernel is reported by every entry poin
 TEST_CASE("sticky child: an illegal address, then every entry point", "[.][sticky_child]") {
   // Runs only when asked for by tag, in a process of its own: it ends the CUDA context. Raw allocations, never freed:
   // freeing after the fault would fail, and the process ends right after.
-  Conv2dProblem const problem = conv(1, 16, 12, 12, 16, 3, 3).pad(1, 1);
+  Conv2dProblem const problem = conv(1, 32, 12, 12, 16, 3, 3).pad(1, 1); // every gather of every policy applies
   DeviceInfo const device = current_device_info();
   float* input = nullptr;
   float* filter = nullptr;

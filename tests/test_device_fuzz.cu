@@ -206,9 +206,13 @@ std::vector<Launcher> split_k_launchers(int split_k, DeviceInfo const& device) {
   if (!TILECONV_TEST_SPLIT_K || split_k <= 1) {
     return {};
   }
-  return {split_k_launcher<LargeTilePolicy>("LargeTilePolicy", split_k, device),
-          split_k_launcher<NarrowTilePolicy>("NarrowTilePolicy", split_k, device),
-          split_k_launcher<SmallTilePolicy>("SmallTilePolicy", split_k, device)};
+  std::vector<Launcher> launchers = {split_k_launcher<LargeTilePolicy>("LargeTilePolicy", split_k, device),
+                                     split_k_launcher<NarrowTilePolicy>("NarrowTilePolicy", split_k, device),
+                                     split_k_launcher<SmallTilePolicy>("SmallTilePolicy", split_k, device)};
+  if (fits_current_device<SquareTilePolicy>()) {
+    launchers.push_back(split_k_launcher<SquareTilePolicy>("SquareTilePolicy", split_k, device));
+  }
+  return launchers;
 }
 
 /// HOOK (TILECONV_TEST_SPLIT_K): workspace of an explicit split count: with `fastest`, what every shipped policy's
@@ -219,7 +223,8 @@ std::size_t explicit_split_k_bytes(Conv2dProblem const& problem, int split_k, bo
   if (fastest) {
     return std::max({Conv2d<LargeTilePolicy>::workspace_size(problem, split_k),
                      Conv2d<NarrowTilePolicy>::workspace_size(problem, split_k),
-                     Conv2d<SmallTilePolicy>::workspace_size(problem, split_k)});
+                     Conv2d<SmallTilePolicy>::workspace_size(problem, split_k),
+                     Conv2d<SquareTilePolicy>::workspace_size(problem, split_k)});
   }
   return split_k_workspace_bytes(problem, split_k);
 #else

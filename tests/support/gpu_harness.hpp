@@ -220,6 +220,12 @@ inline DeviceInfo current_device_info() {
   return info;
 }
 
+/// Whether a block of `Policy` fits the current device's shared memory: the Hopper-only square tile does not fit an
+/// Ada or Ampere GPU, where every call of it returns kErrorSharedMemoryExceeded, so it is no shipped launcher there.
+template <class Policy> bool fits_current_device() {
+  return Policy::kSmemBytes <= current_device_info().smem_per_block_optin;
+}
+
 /// tileconv::conv2d<Policy>(args, stream), the policy injected by the caller; with a fixed gather, the class
 /// interface Conv2d<Policy, kGather>::run, which is the only way to ask for one. A fixed gather skips the problems
 /// it refuses with kErrorNotSupported (or kErrorSharedMemoryExceeded, for gathers whose shared memory depends on
@@ -263,6 +269,10 @@ inline std::vector<Launcher> shipped_launchers() {
        {gather_launchers<LargeTilePolicy>("LargeTilePolicy"), gather_launchers<NarrowTilePolicy>("NarrowTilePolicy"),
         gather_launchers<SmallTilePolicy>("SmallTilePolicy")}) {
     launchers.insert(launchers.end(), more.begin(), more.end());
+  }
+  if (fits_current_device<SquareTilePolicy>()) {
+    std::vector<Launcher> const square = gather_launchers<SquareTilePolicy>("SquareTilePolicy");
+    launchers.insert(launchers.end(), square.begin(), square.end());
   }
   return launchers;
 }

@@ -18,7 +18,8 @@
 #define TILECONV_FOR_EACH_POLICY(X)                                                                                    \
   X(kLargeTile, ::tileconv::LargeTilePolicy, "large-tile")                                                             \
   X(kNarrowTile, ::tileconv::NarrowTilePolicy, "narrow-tile")                                                          \
-  X(kSmallTile, ::tileconv::SmallTilePolicy, "small-tile")
+  X(kSmallTile, ::tileconv::SmallTilePolicy, "small-tile")                                                             \
+  X(kSquareTile, ::tileconv::SquareTilePolicy, "square-tile")
 
 namespace tileconv {
 
@@ -133,15 +134,20 @@ namespace detail {
 //          per block-step, r50_1x1_c256_56 0.0688 ms -> 0.29, resnext_g32_c256_28 (analytic) 0.200 ms -> 0.21, and
 //          r50_3x3_c512_7 split 2 (4 blocks per SM, 145 steps) 0.172 ms -> at most 0.28: 0.25. Alone: at most 1.12 us
 //          by r50_3x3_c512_7 (before v5: 1.08 at 2 blocks per SM): 1.0.
-// The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -arch=sm_XX -cubin -Xptxas -v` of
-// each policy's kernel for both gathers, CUDA 13.0, kernels of commit b3a64e8 (the ones the benchmark measured); the
-// sm_90 channel-tiled counts re-read after the 16-byte filter copies (perf-notes v5: 194 -> 204, 122 -> 126, 72 -> 80
-// with the identity epilogue), which changed no block count. They only matter through the blocks per SM they allow:
-// re-measure when a kernel's register count crosses a threshold.
+//   square (128 x 128, BLOCK_R 32: a step has the large tile's MACs; session 4 sweep, 10-run medians, reordered
+//          filter rounded to TF32): alone: r50_3x3_c256_14 0.0983 ms (128 blocks, 73 steps) -> 1.31 us; two per SM:
+//          seed 5.36 ms (247 blocks per SM, 19 steps) -> 2 x 1.14 us, r50_3x3_c128_28 0.0884 ms -> 2 x 1.15,
+//          r50_3x3_c64_56 0.174 ms -> 2 x 1.28, unet_c32_512 0.639 ms -> 2 x 1.01: 1.3 alone, 1.2 shared.
+// The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
+// for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
+// perf-notes v7 (the channel-tiled loop now exists with and without A rounding): no block count changed. They only
+// matter through the blocks per SM they allow: re-measure when a kernel's register count crosses a threshold (two
+// square-tile blocks fit at any count a thread can have, 255).
 inline constexpr PolicyCandidate kSm90Candidates[] = {
-    {PolicyId::kLargeTile, 204, 196, 1.25, 1.25},
-    {PolicyId::kNarrowTile, 126, 126, 0.88, 0.88},
-    {PolicyId::kSmallTile, 80, 66, 1.0, 0.25},
+    {PolicyId::kLargeTile, 208, 248, 1.25, 1.25},
+    {PolicyId::kNarrowTile, 124, 128, 0.88, 0.88},
+    {PolicyId::kSmallTile, 72, 78, 1.0, 0.25},
+    {PolicyId::kSquareTile, 208, 250, 1.3, 1.2},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are
@@ -149,26 +155,26 @@ inline constexpr PolicyCandidate kSm90Candidates[] = {
 // Ada has a quarter of the A100's TF32 mma rate per SM and clock: 0.65 TFLOP/s per SM on a 4090 at 2.52 GHz, below the
 // ~0.84 TFLOP/s per SM that the large tile reaches on the H100, so it is taken 2.0x slower. The issue's sm_80/86 row is
 // the A100's: an RTX 30 part (about as slow per SM as a 4090) is planned as an A100; only the split-K trade-off against
-// the reduction's fixed cost depends on the absolute step time. Registers: measured for sm_80, sm_86 and sm_89, the
-// same on all three.
+// the reduction's fixed cost depends on the absolute step time. Registers: `ptxas -v` for sm_80 and sm_89 (session 4,
+// after perf-notes v7); sm_86 was the same as sm_80 when last measured.
 inline constexpr double kAmpereStep = 1.4;
 inline constexpr double kAdaStep = 2.0;
 inline constexpr PolicyCandidate kSm80Candidates[] = {
-    {PolicyId::kLargeTile, 198, 215, 1.25 * kAmpereStep, 1.25 * kAmpereStep},
-    {PolicyId::kNarrowTile, 128, 138, 0.88 * kAmpereStep, 0.88 * kAmpereStep},
-    {PolicyId::kSmallTile, 72, 78, 1.0 * kAmpereStep, 0.25 * kAmpereStep},
+    {PolicyId::kLargeTile, 210, 252, 1.25 * kAmpereStep, 1.25 * kAmpereStep},
+    {PolicyId::kNarrowTile, 124, 126, 0.88 * kAmpereStep, 0.88 * kAmpereStep},
+    {PolicyId::kSmallTile, 80, 80, 1.0 * kAmpereStep, 0.25 * kAmpereStep},
 };
 inline constexpr PolicyCandidate kSm89Candidates[] = {
-    {PolicyId::kLargeTile, 198, 215, 1.25 * kAdaStep, 1.25 * kAdaStep},
-    {PolicyId::kNarrowTile, 128, 138, 0.88 * kAdaStep, 0.88 * kAdaStep},
-    {PolicyId::kSmallTile, 72, 78, 1.0 * kAdaStep, 0.25 * kAdaStep},
+    {PolicyId::kLargeTile, 210, 252, 1.25 * kAdaStep, 1.25 * kAdaStep},
+    {PolicyId::kNarrowTile, 124, 126, 0.88 * kAdaStep, 0.88 * kAdaStep},
+    {PolicyId::kSmallTile, 72, 80, 1.0 * kAdaStep, 0.25 * kAdaStep},
 };
 // Newer architectures run the sm_90 build's PTX through the driver's JIT: the portable policies only (never a
 // Hopper-specific one), with the H100's times and the largest register counts measured for any target.
 inline constexpr PolicyCandidate kNewerCandidates[] = {
-    {PolicyId::kLargeTile, 198, 215, 1.25, 1.25},
-    {PolicyId::kNarrowTile, 128, 138, 0.88, 0.88},
-    {PolicyId::kSmallTile, 72, 78, 1.0, 0.25},
+    {PolicyId::kLargeTile, 210, 252, 1.25, 1.25},
+    {PolicyId::kNarrowTile, 124, 128, 0.88, 0.88},
+    {PolicyId::kSmallTile, 80, 80, 1.0, 0.25},
 };
 
 template <class T, int kN> constexpr int count_of(T const (&)[kN]) { return kN; }

@@ -1,17 +1,18 @@
 #pragma once
 
 /// \file default_policies.cuh
-/// The tile policies the default launcher chooses from. All fit every sm_80+ part, the 4090's 99 KiB of
-/// shared memory per block included.
+/// The tile policies the default launcher chooses from. All but the Hopper-only square tile fit every sm_80+ part, the
+/// 4090's 99 KiB of shared memory per block included.
 
 #include <tileconv/policy/tile_policy.cuh>
 
 namespace tileconv {
 
 /// Large problems: 128 x 256 output tile, 8 warps as 2 x 4 (64 x 64 warp tiles), BLOCK_R 16 in 3 stages:
-/// 79.5 KiB of shared memory and ~195 registers, so 1 block per SM on both the H100 and a 4090.
-/// H100, seed shape, channel-tiled gather: 6.70-6.84 ms, vs 10.5 ms for 128 x 128 x 16 in 4 stages (2 blocks/SM,
-/// whose two filter working sets overflow L1), 7.95 ms for 4 x 4 warps and 7.39 ms for BLOCK_R 32
+/// 79.5 KiB of shared memory and ~208 registers, so 1 block per SM on both the H100 and a 4090.
+/// H100, seed shape, channel-tiled gather (session 1, filter read in place): 6.70-6.84 ms, vs 10.5 ms for
+/// 128 x 128 x 16 in 4 stages (2 blocks/SM, whose two filter working sets overflow L1; with the reordered filter of
+/// v4 they no longer do, see SquareTilePolicy), 7.95 ms for 4 x 4 warps and 7.39 ms for BLOCK_R 32
 /// (docs/perf-notes.md, v1). Not yet measured on a 4090.
 using LargeTilePolicy = TilePolicy<128, 256, 16, 2, 4, 3>;
 
@@ -28,5 +29,16 @@ using SmallTilePolicy = TilePolicy<64, 64, 16, 2, 2, 4>;
 static_assert(LargeTilePolicy::kSmemBytes <= 99 * 1024 && NarrowTilePolicy::kSmemBytes <= 99 * 1024 &&
                   SmallTilePolicy::kSmemBytes <= 99 * 1024,
               "default policies must fit the 99 KiB per block of sm_86/sm_89");
+
+/// Hopper only (a candidate on sm_90 alone): 128 x 128 tile, 4 warps as 2 x 2 (64 x 64 warp tiles), BLOCK_R 32 in
+/// 3 stages, 105 KiB of shared memory and 208 registers, so 2 blocks per SM in the H100's 228 KiB (a 4090 cannot
+/// hold one). Two independent blocks per SM instead of the large tile's one: while one waits at its barrier or for
+/// its copies, the other issues mma. H100, channel-tiled, reordered filter: seed shape 5.36 ms (large tile 6.23,
+/// 128 x 128 x 16 in 4 stages 5.66, 128 x 256 x 32 5.56), r50_3x3_c128_28 0.088 ms (large 0.100), r50_3x3_c256_14
+/// 0.098 ms unsplit (large split 2: 0.115) (docs/perf-notes.md, v8).
+using SquareTilePolicy = TilePolicy<128, 128, 32, 2, 2, 3>;
+
+static_assert(SquareTilePolicy::kSmemBytes <= 113 * 1024,
+              "the square tile must fit twice in the 228 KiB of an sm_90 SM, less 1 KiB reserved per block");
 
 } // namespace tileconv
