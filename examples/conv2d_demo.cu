@@ -37,11 +37,17 @@ int main() {
   // NaN everywhere, so that an output element the kernel misses cannot pass the check below
   EXAMPLE_CHECK_CUDA(cudaMemsetAsync(output.get(), 0xFF, sizeof(float) * problem.output_elements(), stream));
 
+  // The workspace the launcher's fastest launch asks for (its filter copy, and split-K partial sums where the output
+  // alone cannot fill the GPU): allocated once, outside the launch path.
+  std::size_t const workspace_bytes = tileconv::conv2d_workspace_size(problem, device);
+  DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(workspace_bytes));
   tileconv::LaunchPlan plan;
-  EXAMPLE_CHECK_STATUS(tileconv::plan_conv2d(problem, device, &plan));
+  EXAMPLE_CHECK_STATUS(tileconv::plan_conv2d(problem, device, &plan, workspace_bytes));
   std::printf("plan: %s\n", tileconv::to_string(plan).c_str());
 
-  tileconv::Conv2dArguments const args{problem, input.get(), filter.get(), nullptr, output.get()};
+  tileconv::Conv2dArguments args{problem, input.get(), filter.get(), nullptr, output.get()};
+  args.workspace = workspace.get();
+  args.workspace_bytes = workspace_bytes;
   EXAMPLE_CHECK_STATUS(tileconv::conv2d(args, device, stream));
 
   // float64 direct convolution on the GPU, then the error norms with CUB

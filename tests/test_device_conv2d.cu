@@ -77,10 +77,10 @@ TEST_CASE("with a workspace the filter is reordered, and copied 16 bytes at a ti
   REQUIRE(shape.problem.in_channels_per_group() % 16 == 0);
   Conv2dHarness harness(shape, 4242);
   Conv2dProblem const& problem = shape.problem;
-  std::size_t const bytes = std::max(
-      {conv2d_workspace_size(problem, current_device_info()), Conv2d<LargeTilePolicy>::workspace_size(problem, 1),
-       Conv2d<NarrowTilePolicy>::workspace_size(problem, 1), Conv2d<SmallTilePolicy>::workspace_size(problem, 1),
-       Conv2d<SquareTilePolicy>::workspace_size(problem, 1)});
+  std::size_t bytes = conv2d_workspace_size(problem, current_device_info());
+  for_each_runnable_table_policy([&](auto policy, std::string const&) {
+    bytes = std::max(bytes, Conv2d<decltype(policy)>::workspace_size(problem, 1));
+  });
   DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(bytes + misalignment));
   for (Launcher const& plain : shipped_launchers()) {
     Launcher launcher = plain;
@@ -283,12 +283,13 @@ TEST_CASE("DeviceInfo::query agrees with cudaGetDeviceProperties", "[gpu][plan]"
 }
 
 TEMPLATE_TEST_CASE("Conv2d<Policy>::plan takes blocks per SM from the occupancy API", "[gpu][plan]", LargeTilePolicy,
-                   NarrowTilePolicy, SmallTilePolicy, SquareTilePolicy) {
+                   NarrowTilePolicy, SmallTilePolicy, SquareTilePolicy, WgmmaSquarePolicy, WgmmaNarrowPolicy,
+                   WgmmaSmallPolicy) {
   DeviceInfo const device = current_device_info();
-  if (!fits_current_device<TestType>()) {
+  Status const refusal = policy_refusal_on_current_device<TestType>();
+  if (refusal != Status::kSuccess) {
     LaunchPlan plan;
-    CHECK(Conv2d<TestType>::plan(require_shape("ResNet-50 layer3 3x3").problem, device, &plan) ==
-          Status::kErrorSharedMemoryExceeded);
+    CHECK(Conv2d<TestType>::plan(require_shape("ResNet-50 layer3 3x3").problem, device, &plan) == refusal);
     return;
   }
   for (char const* name : {"ResNet-50 layer3 3x3", "ResNet-50 layer2 3x3/2", "7x7 stride 2 pad 3, C=3"}) {

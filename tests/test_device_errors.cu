@@ -87,12 +87,8 @@ std::vector<EntryPoint> entry_points() {
        },
        true},
   };
-  add_policy_entries<LargeTilePolicy>(entries, "LargeTilePolicy");
-  add_policy_entries<NarrowTilePolicy>(entries, "NarrowTilePolicy");
-  add_policy_entries<SmallTilePolicy>(entries, "SmallTilePolicy");
-  if (fits_current_device<SquareTilePolicy>()) {
-    add_policy_entries<SquareTilePolicy>(entries, "SquareTilePolicy");
-  }
+  for_each_runnable_table_policy(
+      [&](auto policy, std::string const& name) { add_policy_entries<decltype(policy)>(entries, name); });
   return entries;
 }
 

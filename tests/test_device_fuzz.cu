@@ -206,12 +206,10 @@ std::vector<Launcher> split_k_launchers(int split_k, DeviceInfo const& device) {
   if (!TILECONV_TEST_SPLIT_K || split_k <= 1) {
     return {};
   }
-  std::vector<Launcher> launchers = {split_k_launcher<LargeTilePolicy>("LargeTilePolicy", split_k, device),
-                                     split_k_launcher<NarrowTilePolicy>("NarrowTilePolicy", split_k, device),
-                                     split_k_launcher<SmallTilePolicy>("SmallTilePolicy", split_k, device)};
-  if (fits_current_device<SquareTilePolicy>()) {
-    launchers.push_back(split_k_launcher<SquareTilePolicy>("SquareTilePolicy", split_k, device));
-  }
+  std::vector<Launcher> launchers;
+  for_each_runnable_table_policy([&](auto policy, std::string const& name) {
+    launchers.push_back(split_k_launcher<decltype(policy)>(name, split_k, device));
+  });
   return launchers;
 }
 
@@ -221,10 +219,11 @@ std::vector<Launcher> split_k_launchers(int split_k, DeviceInfo const& device) {
 std::size_t explicit_split_k_bytes(Conv2dProblem const& problem, int split_k, bool fastest) {
 #if TILECONV_TEST_SPLIT_K
   if (fastest) {
-    return std::max({Conv2d<LargeTilePolicy>::workspace_size(problem, split_k),
-                     Conv2d<NarrowTilePolicy>::workspace_size(problem, split_k),
-                     Conv2d<SmallTilePolicy>::workspace_size(problem, split_k),
-                     Conv2d<SquareTilePolicy>::workspace_size(problem, split_k)});
+    std::size_t bytes = 0;
+    for_each_runnable_table_policy([&](auto policy, std::string const&) {
+      bytes = std::max(bytes, Conv2d<decltype(policy)>::workspace_size(problem, split_k));
+    });
+    return bytes;
   }
   return split_k_workspace_bytes(problem, split_k);
 #else

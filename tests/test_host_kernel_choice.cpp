@@ -66,6 +66,12 @@ void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::si
   CHECK(choice.split_k >= 1);
   CHECK(choice.split_k <= kMaxSplitK);
   CHECK(split_k_workspace_bytes(problem, choice.split_k) <= workspace_bytes);
+  CHECK(choice.workspace_bytes <= workspace_bytes);
+  CHECK(choice.workspace_bytes ==
+        split_k_workspace_bytes(problem, choice.split_k) +
+            (with_policy(choice.policy, [](auto policy) { return decltype(policy)::kMma == MmaKind::kWarpgroup; })
+                 ? detail::filter_copy_bytes(problem)
+                 : 0));
   CHECK(choice.estimated_us > 0.0);
   CHECK(choice.estimated_sm_utilization > 0.0);
   CHECK(choice.estimated_sm_utilization <= 1.0);
@@ -95,11 +101,16 @@ using Large = PolicyType<PolicyId::kLargeTile>;
 } // namespace
 
 TEST_CASE("the policy table lists the default policies, names them and dispatches to their types", "[plan]") {
-  CHECK(kPolicyCount == 4);
+  CHECK(kPolicyCount == 7);
   CHECK(std::string(to_string(PolicyId::kLargeTile)) == "large-tile");
   CHECK(std::string(to_string(PolicyId::kNarrowTile)) == "narrow-tile");
   CHECK(std::string(to_string(PolicyId::kSmallTile)) == "small-tile");
   CHECK(std::string(to_string(PolicyId::kSquareTile)) == "square-tile");
+  CHECK(std::string(to_string(PolicyId::kWgmmaSquare)) == "wgmma-square");
+  CHECK(std::string(to_string(PolicyId::kWgmmaNarrow)) == "wgmma-narrow");
+  CHECK(std::string(to_string(PolicyId::kWgmmaSmall)) == "wgmma-small");
+  CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSquare>, WgmmaSquarePolicy>);
+  CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSmall>, WgmmaSmallPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kLargeTile>, LargeTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kNarrowTile>, NarrowTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kSmallTile>, SmallTilePolicy>);
@@ -147,6 +158,42 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
     for (int cc : {80, 86, 89, 100, 120}) {
       INFO("sm_" << cc);
       CHECK(detail::find_candidate(*arch_policies(cc), PolicyId::kSquareTile) == nullptr);
+    }
+  }
+  SECTION("the wgmma tiles: candidates on sm_90 alone, planned only in an sm_90a build") {
+    for (PolicyId id : {PolicyId::kWgmmaSquare, PolicyId::kWgmmaNarrow, PolicyId::kWgmmaSmall}) {
+      INFO(to_string(id));
+      CHECK(detail::find_candidate(*arch_policies(90), id) != nullptr);
+      for (int cc : {80, 86, 89, 100, 120}) {
+        INFO("sm_" << cc);
+        CHECK(detail::find_candidate(*arch_policies(cc), id) == nullptr);
+      }
+    }
+    LaunchPlan plan;
+    Conv2dProblem const problem = bench_shape("r50_3x3_c128_28");
+    CHECK(make_launch_plan<WgmmaSquarePolicy>(problem, h100(), &plan) ==
+          (kBuiltForSm90a ? Status::kSuccess : Status::kErrorArchNotSupported));
+    // wgmma is Hopper's alone: an A100, a 4090 and a Blackwell part refuse the policy, whatever the build
+    DeviceInfo blackwell = h100();
+    blackwell.cc_major = 10;
+    for (DeviceInfo const& device : {a100(), rtx4090(), blackwell}) {
+      CHECK(make_launch_plan<WgmmaSquarePolicy>(problem, device, &plan) == Status::kErrorArchNotSupported);
+    }
+  }
+  SECTION("a wgmma tile is chosen only with room for its filter copy in the workspace") {
+    for (tileconv_bench::Shape const& shape : bench_shapes()) {
+      INFO(shape.name);
+      auto const is_wgmma = [](KernelChoice const& choice) {
+        return with_policy(choice.policy, [](auto policy) { return decltype(policy)::kMma == MmaKind::kWarpgroup; });
+      };
+      CHECK_FALSE(is_wgmma(choose_kernel(shape.problem, h100(), 0)));
+      KernelChoice const unlimited = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace);
+      if (is_wgmma(unlimited)) {
+        CHECK(unlimited.workspace_bytes >= detail::filter_copy_bytes(shape.problem));
+        // one byte short: another policy, or the same with fewer splits
+        KernelChoice const short_by_one = choose_kernel(shape.problem, h100(), unlimited.workspace_bytes - 1);
+        CHECK((short_by_one.policy != unlimited.policy || short_by_one.split_k < unlimited.split_k));
+      }
     }
   }
 }
@@ -228,11 +275,13 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
     char const* device;
     DeviceInfo info;
   };
-  Case const cases[] = {
-      {"r50_3x3_c512_7", "H100", h100()},  {"b1_c512_14", "H100", h100()}, {"r50_3x3_c512_7", "A100", a100()},
-      {"r50_3x3_c256_14", "A100", a100()}, {"b1_c512_14", "A100", a100()}, {"r50_3x3_c256_14", "4090", rtx4090()},
-      {"b1_c512_14", "4090", rtx4090()},
+  std::vector<Case> cases = {
+      {"b1_c512_14", "H100", h100()}, {"r50_3x3_c512_7", "A100", a100()},     {"r50_3x3_c256_14", "A100", a100()},
+      {"b1_c512_14", "A100", a100()}, {"r50_3x3_c256_14", "4090", rtx4090()}, {"b1_c512_14", "4090", rtx4090()},
   };
+  if (!kBuiltForSm90a) {
+    cases.push_back({"r50_3x3_c512_7", "H100", h100()}); // the wgmma small tile runs it unsplit (section below)
+  }
   for (Case const& c : cases) {
     INFO(c.shape << " on the " << c.device);
     Conv2dProblem const problem = bench_shape(c.shape);
@@ -248,18 +297,21 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
         choose_kernel(problem, c.info, split_k_workspace_bytes(problem, split.split_k) - 1);
     CHECK(short_by_one.split_k < split.split_k);
   }
-  SECTION("H100: the 7 x 7 map on 64 x 64 tiles, batch 1 at 512 channels over 16 splits of the square tile") {
+  SECTION("H100: the 7 x 7 map on 64-pixel tiles, batch 1 at 512 channels over 16 splits of 128 x 128") {
+    // with the sm_90a kernels the wgmma tiles (docs/perf-notes.md, v10: wgmma-small unsplit 0.103 ms, split 2
+    // 0.115 ms), else the mma.sync ones (small tile split 2)
     KernelChoice const c7 = choose_kernel(bench_shape("r50_3x3_c512_7"), h100(), kUnlimitedWorkspace);
-    CHECK(c7.policy == PolicyId::kSmallTile);
-    CHECK(c7.split_k == 2);
+    CHECK(c7.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSmall : PolicyId::kSmallTile));
+    CHECK(c7.split_k == (kBuiltForSm90a ? 1 : 2));
     KernelChoice const b1 = choose_kernel(bench_shape("b1_c512_14"), h100(), kUnlimitedWorkspace);
-    CHECK(b1.policy == PolicyId::kSquareTile);
+    CHECK(b1.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSquare : PolicyId::kSquareTile));
     CHECK(b1.split_k == 16); // 8 tiles x 16 = 128 blocks on 132 SMs, 9 steps each
   }
-  SECTION("H100: r50_3x3_c256_14 is not split: 128 square tiles, each alone on an SM, beat every split") {
-    // measured (docs/perf-notes.md, v8): square unsplit 0.098 ms, large split 2 0.115 ms
+  SECTION("H100: r50_3x3_c256_14 is not split: 128 tiles of 128 x 128, each alone on an SM, beat every split") {
+    // measured (docs/perf-notes.md, v8 and v9): square unsplit 0.098 ms, large split 2 0.115 ms; wgmma-square
+    // unsplit 0.088 ms, split 2 0.090 ms
     KernelChoice const choice = choose_kernel(bench_shape("r50_3x3_c256_14"), h100(), kUnlimitedWorkspace);
-    CHECK(choice.policy == PolicyId::kSquareTile);
+    CHECK(choice.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSquare : PolicyId::kSquareTile));
     CHECK(choice.split_k == 1);
   }
   SECTION("RTX 4090: 256 small tiles fill exactly one wave of 2 x 128 SMs, so r50_3x3_c512_7 is not split") {
@@ -292,9 +344,9 @@ TEST_CASE("large maps and the seed shape are never split", "[plan]") {
     INFO(device.name);
     KernelChoice const seed =
         choose_kernel(bench_shape("seed_8x64x512x1024_k128_3x3"), device.info, kUnlimitedWorkspace);
-    // the 128 x 128 square tile where two fit on an SM (Hopper), else the 128 x 256 large tile
-    CHECK(seed.policy ==
-          (is_candidate(device.info, PolicyId::kSquareTile) ? PolicyId::kSquareTile : PolicyId::kLargeTile));
+    // a 128 x 128 tile where two fit on an SM (Hopper; wgmma in an sm_90a build), else the 128 x 256 large tile
+    PolicyId const hopper = kBuiltForSm90a ? PolicyId::kWgmmaSquare : PolicyId::kSquareTile;
+    CHECK(seed.policy == (is_candidate(device.info, PolicyId::kSquareTile) ? hopper : PolicyId::kLargeTile));
     CHECK(seed.split_k == 1);
     for (char const* name : {"r50_3x3_c64_56", "unet_c32_512", "dil2_c64_128", "r50_1x1_c256_56"}) {
       INFO(name);
@@ -322,7 +374,7 @@ TEST_CASE("the unlimited choice's workspace is enough for the same choice", "[pl
     for (tileconv_bench::Shape const& shape : bench_shapes()) {
       INFO(device.name << ", " << shape.name);
       KernelChoice const unlimited = choose_kernel(shape.problem, device.info, kUnlimitedWorkspace);
-      std::size_t const needed = split_k_workspace_bytes(shape.problem, unlimited.split_k);
+      std::size_t const needed = unlimited.workspace_bytes;
       CHECK(choose_kernel(shape.problem, device.info, needed) == unlimited);
       CHECK(choose_kernel(shape.problem, device.info, needed + 4096) == unlimited);
       if (needed > 0) {
@@ -416,7 +468,7 @@ TEST_CASE("blocks per SM count the measured registers", "[plan]") {
 }
 
 TEST_CASE("kernel_candidates: the choice first, then the other split kind, then other policies", "[plan]") {
-  Conv2dProblem const problem = bench_shape("r50_3x3_c512_7");
+  Conv2dProblem const problem = bench_shape("b1_c512_14"); // split on the H100 with or without the wgmma tiles
   KernelChoice list[3];
   int const count = kernel_candidates(problem, h100(), kUnlimitedWorkspace, list, 3);
   REQUIRE(count == 3);
@@ -435,7 +487,7 @@ TEST_CASE("kernel_candidates: the choice first, then the other split kind, then 
   }
   SECTION("without workspace: unsplit only") {
     int const unsplit = kernel_candidates(problem, h100(), 0, list, 3);
-    REQUIRE(unsplit == 3); // three of the four policies
+    REQUIRE(unsplit == 3); // three of the mma.sync policies (the wgmma ones need workspace for their filter copy)
     for (int i = 0; i < unsplit; ++i) {
       CHECK(list[i].split_k == 1);
     }
@@ -457,7 +509,7 @@ TEST_CASE("to_string(plan) of a choice says which policy, why, split-K, waves an
   REQUIRE(plan_kernel_choice(problem, h100(), choice, &plan) == Status::kSuccess);
   std::string const text = to_string(plan);
   INFO(text);
-  CHECK(text.find("policy square-tile") != std::string::npos);
+  CHECK(text.find(kBuiltForSm90a ? "policy wgmma-square" : "policy square-tile") != std::string::npos);
   CHECK(text.find(std::string("why: ") + choice_reason::kSplitK) != std::string::npos);
   CHECK(text.find("split-K 16 (9 of 144 steps each") != std::string::npos);
   CHECK(text.find("channel-tiled gather") != std::string::npos);

@@ -22,7 +22,8 @@ enum class Status {
   kErrorOverlappingBuffers,   ///< the output overlaps the input, filter or bias
   kErrorGridTooLarge,         ///< the launch grid exceeds the device's grid limits
   kErrorSharedMemoryExceeded, ///< the tile policy needs more shared memory per block than the device allows
-  kErrorArchNotSupported,     ///< the device is older than sm_80 (no TF32 mma.sync)
+  kErrorArchNotSupported,     ///< the device is older than sm_80 (no TF32 mma.sync), or a wgmma policy's device is
+                              ///< not sm_90 or the build has no sm_90a code (TILECONV_SM90A undefined)
   kErrorNotSupported,         ///< the requested kernel variant cannot run this problem (see to_string)
   kErrorNoKernelImage,        ///< the binary holds no code for this device's architecture (check CUDA_ARCHITECTURES)
   kErrorInvalidDevice,        ///< no CUDA device, or the device ordinal is out of range
@@ -61,7 +62,8 @@ constexpr char const* to_string(Status status) {
   case Status::kErrorSharedMemoryExceeded:
     return "shared memory exceeded: the tile policy needs more shared memory per block than the device has";
   case Status::kErrorArchNotSupported:
-    return "architecture not supported: tileconv needs compute capability 8.0 or newer";
+    return "architecture not supported: tileconv needs compute capability 8.0 or newer, and a wgmma tile policy "
+           "compute capability 9.0 and a build for sm_90a (TILECONV_SM90A)";
   case Status::kErrorNotSupported:
     return "not supported by this kernel variant: the channel-tiled gather needs in_channels / groups to be a "
            "multiple of BLOCK_R (use GatherKind::kAuto or kAnalytic)";

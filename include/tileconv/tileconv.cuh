@@ -17,6 +17,8 @@
 #include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/default_policies.cuh>
 #include <tileconv/policy/gather_kind.cuh>
+#include <tileconv/policy/mma_kind.cuh>
 #include <tileconv/policy/tile_policy.cuh>
+#include <tileconv/policy/warpgroup_tile_policy.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>

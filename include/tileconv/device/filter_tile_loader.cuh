@@ -7,11 +7,23 @@
 #include <tileconv/device/ptx.cuh>
 #include <tileconv/device/tile_coord.cuh>
 #include <tileconv/policy/gather_kind.cuh>
+#include <tileconv/policy/mma_kind.cuh>
 
 #include <cstdint>
 
 namespace tileconv {
 namespace detail {
+
+/// Where element (row, column) of a (BLOCK_OC, BLOCK_R) filter tile lies in a stage: rows kFilterPitch floats apart,
+/// and for wgmma the 16-byte chunks of each row permuted by the 128-byte swizzle (chunk c of row r at c ^ (r % 8)).
+template <class Policy> __device__ int filter_stage_offset(int row, int column) {
+  if constexpr (Policy::kMma == MmaKind::kWarpgroup) {
+    // & 7, not % 8: the compiler then sees that rows a multiple of 8 apart share the permutation
+    return row * Policy::kFilterPitch + ((column / 4) ^ (row & 7)) * 4 + column % 4;
+  } else {
+    return row * Policy::kFilterPitch + column;
+  }
+}
 
 /// The filter of one group is a row-major (gemm_m, gemm_k) matrix, rows = output channels, columns =
 /// c * R * S + r * S + s: PyTorch's (K, C / groups, R, S) layout, read in place. Each thread owns one column of
@@ -42,7 +54,7 @@ public:
         row_start_(params.filter + tile.group * params.filter_group_stride +
                    std::int64_t{tile.oc0 + first_row_} * params.gemm_k) {}
 
-  /// Issues the cp.async of reduction tile `k_tile` into `stage`, a (BLOCK_OC, kFilterPitch) array.
+  /// Issues the cp.async of reduction tile `k_tile` into `stage` (see `filter_stage_offset`).
   __device__ void load(float* stage, int k_tile) const {
     if constexpr (kVectorCopies) {
       if (params_.filter_vector_copies) {
@@ -70,7 +82,7 @@ public:
       bool const valid = column_valid && row_step < rows_left_;
       // 64-bit: rows past gemm_m are never read, but their offsets may not fit 32 bits
       float const* src = valid ? row_start_ + std::int64_t{row_step} * params_.gemm_k + column : row_start_;
-      cp_async_zfill<4>(stage + (first_row_ + row_step) * Policy::kFilterPitch + column_, src, valid);
+      cp_async_zfill<4>(stage + filter_stage_offset<Policy>(first_row_ + row_step, column_), src, valid);
     }
   }
 
@@ -94,7 +106,7 @@ private:
       int const row = first_row + i * kVectorRowsPerPass;
       bool const valid = row < tile_rows;
       float const* src = valid ? tile_start + std::int64_t{row} * params_.gemm_k + column : tile_start;
-      cp_async_zfill<16>(stage + row * Policy::kFilterPitch + 4 * vector, src, valid);
+      cp_async_zfill<16>(stage + filter_stage_offset<Policy>(row, 4 * vector), src, valid);
     }
   }
 

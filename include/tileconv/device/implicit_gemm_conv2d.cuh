@@ -1,8 +1,8 @@
 #pragma once
 
 /// \file implicit_gemm_conv2d.cuh
-/// The implicit-GEMM conv2d of one block: a multistage cp.async pipeline feeding TF32 mma.sync, then the output
-/// writer. Composed from the policy's tile loaders, warp MMA and writer.
+/// The implicit-GEMM conv2d of one block: a multistage cp.async pipeline feeding TF32 mma.sync (or, for a
+/// `WarpgroupTilePolicy`, wgmma), then the output writer. Composed from the policy's tile loaders, MMA and writer.
 
 #include <tileconv/device/activation_gather.cuh>
 #include <tileconv/device/conv2d_params.cuh>
@@ -10,8 +10,13 @@
 #include <tileconv/device/multistage_mainloop.cuh>
 #include <tileconv/device/tile_coord.cuh>
 #include <tileconv/device/warp_mma.cuh>
+#include <tileconv/device/warpgroup_mma.cuh>
 #include <tileconv/epilogue/output_tile_writer.cuh>
 #include <tileconv/policy/gather_kind.cuh>
+#include <tileconv/policy/mma_kind.cuh>
+
+#include <cstdint>
+#include <type_traits>
 
 namespace tileconv {
 namespace detail {
@@ -22,20 +27,40 @@ template <class Epilogue> struct Conv2dKernelParams {
   Epilogue epilogue;
 };
 
-/// @tparam Policy   a `TilePolicy`
+/// @tparam Policy   a `TilePolicy` or a `WarpgroupTilePolicy`
 /// @tparam kGather  kAnalytic or kChannelTiled: the reduction order shared by the two tile loaders
 /// @tparam Epilogue the functor applied to each conv + bias value before it is stored
 template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmConv2d {
   static constexpr int kThreads = Policy::kThreads;
-  using Mma = WarpMma<Policy>;
+  static constexpr bool kWarpgroupMma = Policy::kMma == MmaKind::kWarpgroup;
+  /// Whether the kernel needs an sm_90a target (see `conv2d_kernel`).
+  static constexpr bool kNeedsSm90a = kWarpgroupMma;
+  static constexpr int kMinBlocksPerSm = Policy::MIN_BLOCKS;
+  using Mma = std::conditional_t<kWarpgroupMma, WarpgroupMma<Policy>, WarpMma<Policy>>;
   using Params = Conv2dKernelParams<Epilogue>;
 
-  /// STAGES ring buffers of the two GEMM operands.
+  /// STAGES ring buffers of the two GEMM operands, the filter first: its stages are whole multiples of 1024 bytes
+  /// where the wgmma swizzle needs that alignment.
   struct SharedStorage {
     float filter[Policy::STAGES][Policy::kFilterStageFloats];
     float activation[Policy::STAGES][Policy::kActivationStageFloats];
   };
-  static_assert(sizeof(SharedStorage) == Policy::kSmemBytes, "the policy's shared-memory size must match the storage");
+  static_assert(sizeof(SharedStorage) + Policy::kSmemAlignment - 16 == Policy::kSmemBytes,
+                "the policy's shared-memory size must match the storage and its alignment slack");
+  static_assert(!kWarpgroupMma || Policy::kFilterStageFloats * sizeof(float) % Policy::kSmemAlignment == 0,
+                "every filter stage must start at the swizzle's alignment");
+
+  /// Where SharedStorage starts: the dynamic shared memory itself, which is 16-byte aligned, or the next
+  /// kSmemAlignment boundary in the slack kSmemBytes leaves for it. An offset from shared_bytes, not a pointer
+  /// rebuilt from an integer, so that the compiler still knows it is shared memory (fragment reads stay LDS).
+  __device__ static unsigned char* aligned_shared_storage(unsigned char* shared_bytes) {
+    if constexpr (Policy::kSmemAlignment == 16) {
+      return shared_bytes; // offsets from the kernel's own symbol fold into the instructions
+    } else {
+      int const misalignment = static_cast<int>(__cvta_generic_to_shared(shared_bytes) % Policy::kSmemAlignment);
+      return shared_bytes + (misalignment == 0 ? 0 : Policy::kSmemAlignment - misalignment);
+    }
+  }
 
   /// The output tile and reduction range of block `block` in the grid laid out by the host plan.
   __device__ static TileCoord tile_of(Conv2dParams const& params, dim3 block) {
@@ -51,7 +76,7 @@ template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmC
   }
 
   __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
-    SharedStorage& smem = *reinterpret_cast<SharedStorage*>(shared_bytes);
+    SharedStorage& smem = *reinterpret_cast<SharedStorage*>(aligned_shared_storage(shared_bytes));
     Conv2dParams const& conv = params.conv;
     TileCoord const tile = tile_of(conv, blockIdx);
     int const thread = static_cast<int>(threadIdx.x);
@@ -62,20 +87,19 @@ template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmC
 
     typename Mma::Accumulators acc;
     Mma::clear(acc);
-    multistage_mainloop<Policy::STAGES>(
-        tile.k_tile_end - tile.k_tile_begin,
-        [&](int k_tile, int stage) {
-          filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
-          gather.load(smem.activation[stage], tile.k_tile_begin + k_tile);
-        },
-        [&](int stage) {
-          // the launcher's reordered filter is rounded to TF32 already (device/filter_reorder.cuh)
-          if (kGather == GatherKind::kChannelTiled && conv.filter_reordered) {
-            mma.template accumulate<true>(smem.filter[stage], smem.activation[stage], acc);
-          } else {
-            mma.template accumulate<false>(smem.filter[stage], smem.activation[stage], acc);
-          }
-        });
+    int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
+    auto const load_stage = [&](int k_tile, int stage) {
+      filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
+      gather.load(smem.activation[stage], tile.k_tile_begin + k_tile);
+    };
+    multistage_mainloop<Policy::STAGES, kWarpgroupMma>(k_tiles, load_stage, [&](int stage, auto&& issue_copies) {
+      // the launcher's reordered filter is rounded to TF32 already (device/filter_reorder.cuh)
+      if (kGather == GatherKind::kChannelTiled && conv.filter_reordered) {
+        mma.template accumulate<true>(smem.filter[stage], smem.activation[stage], acc, issue_copies);
+      } else {
+        mma.template accumulate<false>(smem.filter[stage], smem.activation[stage], acc, issue_copies);
+      }
+    });
 
     mma.for_each(acc, OutputTileWriter<Epilogue>(conv, params.epilogue, tile));
   }

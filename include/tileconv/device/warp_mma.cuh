@@ -38,8 +38,12 @@ public:
   /// row = reduction index.
   /// @tparam kFilterRounded whether the filter already holds TF32 values (the launcher's reordered copy), so that its
   ///                        fragments go to the mma as loaded instead of being rounded by each warp that reads them
-  template <bool kFilterRounded>
-  __device__ void accumulate(float const* filter_stage, float const* activation_stage, Accumulators& acc) const {
+  /// @param issue_copies the mainloop's copies of a later stage, called once, first: mma.sync is synchronous, so
+  ///                     copies issued after it would start late
+  template <bool kFilterRounded, class IssueCopies>
+  __device__ void accumulate(float const* filter_stage, float const* activation_stage, Accumulators& acc,
+                             IssueCopies&& issue_copies) const {
+    issue_copies();
 #pragma unroll
     for (int step = 0; step < Policy::kMmaStepsR; ++step) {
       int const k = step * Policy::kMmaK + k_;

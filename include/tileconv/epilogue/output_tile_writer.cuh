@@ -21,31 +21,42 @@ namespace detail {
 /// @tparam Epilogue the functor applied to conv + bias (see epilogue/epilogue_chain.cuh)
 template <class Epilogue> class OutputTileWriter {
 public:
+  /// Everything a store needs is read from the parameters here, once: a block stores 64 or more elements per
+  /// thread, and per-element reads of the parameters (which the compiler does not keep across stores) tripled the
+  /// writer's instructions (docs/perf-notes.md, v10).
   __device__ OutputTileWriter(Conv2dParams const& params, Epilogue const& epilogue, TileCoord const& tile)
-      : params_(params), epilogue_(epilogue), tile_(tile),
-        plane0_(tile.image * params.output_image_stride + tile.group * params.output_group_stride) {}
+      : epilogue_(epilogue), raw_(params.partials != nullptr), bias_(params.bias),
+        channels_left_(params.gemm_m - tile.oc0), pixels_left_(params.gemm_n - tile.pixel0), gemm_n_(params.gemm_n),
+        channel0_(tile.group * params.gemm_m + tile.oc0),
+        offset0_(tile.image * params.output_image_stride + tile.group * params.output_group_stride +
+                 std::int64_t{tile.oc0} * params.gemm_n + tile.pixel0),
+        destination0_(raw_ ? params.partials + tile.split * params.output_elements + offset0_
+                           : params.output + offset0_) {}
 
   __device__ void operator()(int channel_in_tile, int pixel_in_tile, float value) const {
-    int const oc = tile_.oc0 + channel_in_tile;
-    int const pixel = tile_.pixel0 + pixel_in_tile;
-    if (oc >= params_.gemm_m || pixel >= params_.gemm_n) {
+    if (channel_in_tile >= channels_left_ || pixel_in_tile >= pixels_left_) {
       return;
     }
-    std::int64_t const offset = plane0_ + std::int64_t{oc} * params_.gemm_n + pixel;
-    if (params_.partials != nullptr) {
-      params_.partials[tile_.split * params_.output_elements + offset] = value;
+    std::int64_t const offset = std::int64_t{channel_in_tile} * gemm_n_ + pixel_in_tile;
+    if (raw_) {
+      destination0_[offset] = value;
       return;
     }
-    int const channel = tile_.group * params_.gemm_m + oc;
-    float const biased = params_.bias != nullptr ? value + params_.bias[channel] : value;
-    params_.output[offset] = epilogue_(biased, OutputCoord{channel, offset});
+    int const channel = channel0_ + channel_in_tile;
+    float const biased = bias_ != nullptr ? value + bias_[channel] : value;
+    destination0_[offset] = epilogue_(biased, OutputCoord{channel, offset0_ + offset});
   }
 
 private:
-  Conv2dParams const& params_;
   Epilogue const& epilogue_;
-  TileCoord const& tile_;
-  std::int64_t plane0_; ///< offset of channel 0 of this block's (image, group) in the output
+  bool raw_;             ///< split-K: raw sums to the partials, no bias, no epilogue
+  float const* bias_;    ///< per output channel, or null
+  int channels_left_;    ///< channels of the tile inside the group: gemm_m - oc0
+  int pixels_left_;      ///< pixels of the tile inside the image: gemm_n - pixel0
+  int gemm_n_;           ///< pixels per output plane
+  int channel0_;         ///< output channel of the tile's first row
+  std::int64_t offset0_; ///< offset of the tile's first element in the output
+  float* destination0_;  ///< where that element goes: in the output, or in this split's partial sums
 };
 
 } // namespace detail

@@ -152,8 +152,9 @@ public:
           return reordered;
         }
         params.conv.filter = static_cast<float const*>(args.workspace);
-        params.conv.filter_reordered = true;
-        params.conv.filter_vector_copies = reinterpret_cast<std::uintptr_t>(args.workspace) % 16 == 0;
+        params.conv.filter_reordered = reorders_filter(args.problem);
+        params.conv.filter_vector_copies =
+            params.conv.filter_reordered && reinterpret_cast<std::uintptr_t>(args.workspace) % 16 == 0;
         if (split_k > 1) {
           params.conv.partials = reinterpret_cast<float*>(static_cast<unsigned char*>(args.workspace) + filter_bytes);
         }
@@ -185,21 +186,26 @@ private:
     return problem.in_channels_per_group() % Policy::BLOCK_R == 0;
   }
 
-  /// Bytes of the reordered filter in the workspace, 256-byte aligned, or 0 where the gather reads it in place.
-  static constexpr std::size_t reordered_filter_bytes(Conv2dProblem const& problem) {
-    if (gather_for(problem) != GatherKind::kChannelTiled || !channel_tiled_applies(problem)) {
-      return 0;
-    }
-    std::size_t const bytes = static_cast<std::size_t>(problem.filter_elements()) * sizeof(float);
-    return (bytes + 255) / 256 * 256;
+  /// Whether the gather of `problem` is the channel-tiled one, which reads the filter reordered.
+  static constexpr bool reorders_filter(Conv2dProblem const& problem) {
+    return gather_for(problem) == GatherKind::kChannelTiled && channel_tiled_applies(problem);
   }
 
-  /// Copies the filter into the workspace in (K, R, S, C / groups) order, on `stream`.
+  /// Bytes of the filter's copy in the workspace, 256-byte aligned: reordered for the channel-tiled gather; for a wgmma
+  /// policy with the analytic gather, rounded to TF32 in its own order (wgmma would truncate the filter read in place,
+  /// a bias of -2^-11 per product, 4.1e-4 relative error instead of 2.6e-4); else 0: the gather reads it in place.
+  static constexpr std::size_t reordered_filter_bytes(Conv2dProblem const& problem) {
+    return reorders_filter(problem) || Policy::kMma == MmaKind::kWarpgroup ? detail::filter_copy_bytes(problem) : 0;
+  }
+
+  /// Copies the filter into the workspace, rounded to TF32, on `stream`: in (K, R, S, C / groups) order for the
+  /// channel-tiled gather, else in its own (K, C / groups, R, S) order (one "channel" of C / groups * R * S, one tap).
   static Status reorder_filter(Conv2dArguments const& args, cudaStream_t stream, cudaError_t* cuda_error) {
     Conv2dProblem const& problem = args.problem;
-    detail::FilterReorder::Params const params{
-        args.filter, static_cast<float*>(args.workspace), static_cast<int>(problem.filter_elements()),
-        detail::FastDivmod(problem.in_channels_per_group()), detail::FastDivmod(problem.filter_h * problem.filter_w)};
+    int const taps = reorders_filter(problem) ? problem.filter_h * problem.filter_w : 1;
+    detail::FilterReorder::Params const params{args.filter, static_cast<float*>(args.workspace),
+                                               static_cast<int>(problem.filter_elements()),
+                                               detail::FastDivmod(problem.gemm_k() / taps), detail::FastDivmod(taps)};
     using Reorder = detail::FilterReorder;
     int const blocks = (params.elements + Reorder::kThreads - 1) / Reorder::kThreads;
     int const grid = blocks < 4096 ? blocks : 4096; // grid-stride beyond

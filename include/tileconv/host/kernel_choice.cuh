@@ -19,9 +19,8 @@
 
 namespace tileconv {
 
-/// `choose_kernel`'s workspace for "no limit": the choice is then the cost model's best, whose split-K partial sums
-/// need `split_k_workspace_bytes(problem, choice.split_k)` bytes. `choose_kernel` with at least that many bytes makes
-/// the same choice.
+/// `choose_kernel`'s workspace for "no limit": the choice is then the cost model's best, which needs
+/// `KernelChoice::workspace_bytes`. `choose_kernel` with at least that many bytes makes the same choice.
 inline constexpr std::size_t kUnlimitedWorkspace = std::numeric_limits<std::size_t>::max();
 
 /// The most splits the cost model considers. Argued, not measured: beyond it the reduction pass reads 32+ partial
@@ -57,14 +56,17 @@ inline constexpr char kAutotuned[] = "fastest of the candidates timed by autotun
 struct KernelChoice {
   PolicyId policy = kFallbackPolicy;
   int split_k = 1;                       ///< 1: no split-K; else `split_k_workspace_bytes(problem, split_k)` needed
+  std::size_t workspace_bytes = 0;       ///< what the choice cannot run without: the split-K partial sums, and for a
+                                         ///< wgmma policy the filter's TF32 copy before them
   double estimated_sm_utilization = 0.0; ///< share of the SMs' time spent on tiles, split-K pass included (0..1)
   double estimated_us = 0.0; ///< the cost model's time, microseconds, calibrated on the H100: a ranking, not a
                              ///< promise (and only a ranking on other GPUs)
   char const* reason = choice_reason::kNoCandidate; ///< why (a static string from `choice_reason`)
 
   friend constexpr bool operator==(KernelChoice const& a, KernelChoice const& b) {
-    return a.policy == b.policy && a.split_k == b.split_k && a.estimated_sm_utilization == b.estimated_sm_utilization &&
-           a.estimated_us == b.estimated_us && a.reason == b.reason;
+    return a.policy == b.policy && a.split_k == b.split_k && a.workspace_bytes == b.workspace_bytes &&
+           a.estimated_sm_utilization == b.estimated_sm_utilization && a.estimated_us == b.estimated_us &&
+           a.reason == b.reason;
   }
   friend constexpr bool operator!=(KernelChoice const& a, KernelChoice const& b) { return !(a == b); }
 };
@@ -114,13 +116,15 @@ struct Estimate {
   PolicyId policy = kFallbackPolicy;
   int order = 0; ///< position in the architecture's candidate list: the tie-break
   int split_k = 1;
-  int stages = 0;               ///< the policy's pipeline depth
-  std::int64_t k_tiles = 0;     ///< steps of the whole reduction
-  std::int64_t blocks = 0;      ///< blocks of the main kernel
-  int blocks_per_sm = 0;        ///< estimated from shared memory, threads, block limit and measured registers
-  double useful_fraction = 0.0; ///< output elements / elements the tiles cover
-  double time_us = 0.0;         ///< main kernel, plus the reduction pass where split
-  double utilization = 0.0;     ///< SM time at the policy's saturated rate / (SMs * time)
+  int stages = 0;                  ///< the policy's pipeline depth
+  std::int64_t k_tiles = 0;        ///< steps of the whole reduction
+  std::int64_t blocks = 0;         ///< blocks of the main kernel
+  int blocks_per_sm = 0;           ///< estimated from shared memory, threads, block limit and measured registers
+  double useful_fraction = 0.0;    ///< output elements / elements the tiles cover
+  double time_us = 0.0;            ///< main kernel, plus the reduction pass where split
+  double utilization = 0.0;        ///< SM time at the policy's saturated rate / (SMs * time)
+  std::size_t workspace_bytes = 0; ///< what the launch cannot run as estimated without: split-K partial sums, and
+                                   ///< for a wgmma policy the filter's TF32 copy (Conv2d::reordered_filter_bytes)
 
   /// Fills less than one wave: the condition for considering split-K.
   constexpr bool under_one_wave(int sm_count) const { return blocks < std::int64_t{sm_count} * blocks_per_sm; }
@@ -148,6 +152,7 @@ struct CandidateShape {
   double useful_fraction = 0.0; ///< output elements / elements the tiles cover
   double step_factor = 1.0;     ///< the gather's cost per step
   double output_bytes = 0.0;    ///< of the whole output, which the split-K pass writes once and reads split_k times
+  std::size_t filter_copy_bytes = 0; ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
 };
 
 /// Plans candidate `order` of `arch` unsplit. False where it cannot be planned (shared memory, grid, registers).
@@ -178,6 +183,10 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     shape->useful_fraction = plan.useful_fraction;
     shape->step_factor = gather == GatherKind::kChannelTiled ? 1.0 : kAnalyticStepFactor;
     shape->output_bytes = double(problem.output_elements()) * sizeof(float);
+    // wgmma reads the filter as stored and truncates it to TF32: its step times (and accuracy) assume the rounded
+    // copy the launcher makes in the workspace; read in place, the filter tiles also lose their 16-byte copies
+    // (seed shape 11.7 ms instead of 4.3)
+    shape->filter_copy_bytes = Policy::kMma == MmaKind::kWarpgroup ? filter_copy_bytes(problem) : 0;
     return true;
   });
 }
@@ -216,6 +225,9 @@ inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, Can
   e.useful_fraction = shape.useful_fraction;
   e.time_us = time_us;
   e.utilization = std::min(1.0, busy_us / (double(device.sm_count) * time_us));
+  // split_k_workspace_bytes(problem, split_k), from the output size the shape keeps
+  e.workspace_bytes =
+      shape.filter_copy_bytes + (split_k > 1 ? std::size_t(split_k) * std::size_t(shape.output_bytes) : 0);
   return e;
 }
 
@@ -253,6 +265,7 @@ inline KernelChoice to_choice(Estimate const& e, char const* reason) {
   KernelChoice choice;
   choice.policy = e.policy;
   choice.split_k = e.split_k;
+  choice.workspace_bytes = e.workspace_bytes;
   choice.estimated_sm_utilization = e.utilization;
   choice.estimated_us = e.time_us;
   choice.reason = reason;
@@ -275,9 +288,11 @@ struct BestEstimates {
 inline BestEstimates best_estimates(Conv2dProblem const& problem, DeviceInfo const& device,
                                     std::size_t workspace_bytes) {
   BestEstimates best;
-  std::size_t const partial_bytes = split_k_workspace_bytes(problem, 2) / 2; // one split's partial output
   for_each_estimate(problem, device, [&](Estimate const& e) {
     if (e.split_k == 1) {
+      if (e.workspace_bytes > workspace_bytes) {
+        return; // a wgmma policy without room for its filter copy
+      }
       // one unsplit estimate per policy: the best two are the winner and the runner-up
       if (!best.have_unsplit || e.before(best.unsplit)) {
         best.runner_up = best.unsplit;
@@ -294,8 +309,7 @@ inline BestEstimates best_estimates(Conv2dProblem const& problem, DeviceInfo con
       best.split_any = e;
       best.have_split_any = true;
     }
-    if (std::size_t(e.split_k) * partial_bytes <= workspace_bytes &&
-        (!best.have_split_fitting || e.before(best.split_fitting))) {
+    if (e.workspace_bytes <= workspace_bytes && (!best.have_split_fitting || e.before(best.split_fitting))) {
       best.split_fitting = e;
       best.have_split_fitting = true;
     }
@@ -329,9 +343,10 @@ inline char const* unsplit_reason(BestEstimates const& best) {
 } // namespace detail
 
 /// The default launcher's choice for `problem` on `device` with `workspace_bytes` of workspace (0: no split-K;
-/// `kUnlimitedWorkspace`: whatever the best choice needs). A split choice needs only its split-K partial sums
-/// (`split_k_workspace_bytes`) to fit: the launcher's `conv2d_workspace_size` may add room for more (a reordered
-/// filter), which speeds a launch up but is not needed to run it.
+/// `kUnlimitedWorkspace`: whatever the best choice needs). A choice needs its split-K partial sums
+/// (`split_k_workspace_bytes`) to fit, and a wgmma policy also the filter's TF32 copy; the launcher's
+/// `conv2d_workspace_size` may add room for more (the reordered filter of an mma.sync policy), which speeds a
+/// launch up but is not needed to run it.
 ///
 /// Per candidate policy of the device's architecture (`arch_policies`) and split count, the cost model estimates the
 /// time: blocks = output tiles * split_k spread over the SMs, run blocks_per_sm at a time (shared memory, threads and
@@ -374,7 +389,7 @@ inline int kernel_candidates(Conv2dProblem const& problem, DeviceInfo const& dev
   detail::Estimate estimates[kMaxEstimates];
   int count = 0;
   detail::for_each_estimate(problem, device, [&](detail::Estimate const& e) {
-    if (count < kMaxEstimates && split_k_workspace_bytes(problem, e.split_k) <= workspace_bytes) {
+    if (count < kMaxEstimates && e.workspace_bytes <= workspace_bytes) {
       estimates[count++] = e;
     }
   });

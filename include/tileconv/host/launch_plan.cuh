@@ -7,6 +7,7 @@
 #include <tileconv/device_info.cuh>
 #include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/gather_kind.cuh>
+#include <tileconv/policy/mma_kind.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>
 
@@ -26,6 +27,15 @@ namespace choice_reason {
 inline constexpr char kFixedPolicy[] = "policy fixed by the caller";
 } // namespace choice_reason
 
+/// Whether this build has the wgmma kernels: TILECONV_SM90A is defined where every sm_90 target is sm_90a (the CMake
+/// project defines it for its own targets when CMAKE_CUDA_ARCHITECTURES lists 90a; device/kernel.cuh refuses to
+/// compile plain sm_90 code with it). The host compiler cannot tell sm_90 from sm_90a on its own.
+#if defined(TILECONV_SM90A)
+inline constexpr bool kBuiltForSm90a = true;
+#else
+inline constexpr bool kBuiltForSm90a = false;
+#endif
+
 namespace detail {
 
 /// Steps of the reduction one output tile takes: ceil(gemm_k / block_r), BLOCK_R reduction elements each.
@@ -42,6 +52,13 @@ constexpr bool is_split_count(std::int64_t k_tiles, int split_k) {
   }
   std::int64_t const per_split = (k_tiles + split_k - 1) / split_k;
   return (k_tiles + per_split - 1) / per_split == split_k;
+}
+
+/// Bytes of a launch's copy of the filter in the workspace (reordered, or only rounded to TF32), 256-byte aligned so
+/// that the split-K partial sums after it start aligned.
+constexpr std::size_t filter_copy_bytes(Conv2dProblem const& problem) {
+  std::size_t const bytes = static_cast<std::size_t>(problem.filter_elements()) * sizeof(float);
+  return (bytes + 255) / 256 * 256;
 }
 
 } // namespace detail
@@ -158,6 +175,10 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
     return status;
   }
   if (device.compute_capability() < 80) {
+    return Status::kErrorArchNotSupported;
+  }
+  // wgmma is sm_90a's alone: neither older parts nor newer ones (sm_100's tensor cores drop it) run it
+  if (Policy::kMma == MmaKind::kWarpgroup && (device.compute_capability() != 90 || !kBuiltForSm90a)) {
     return Status::kErrorArchNotSupported;
   }
   int const smem_bytes = Policy::kSmemBytes;

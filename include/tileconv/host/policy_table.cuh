@@ -19,7 +19,10 @@
   X(kLargeTile, ::tileconv::LargeTilePolicy, "large-tile")                                                             \
   X(kNarrowTile, ::tileconv::NarrowTilePolicy, "narrow-tile")                                                          \
   X(kSmallTile, ::tileconv::SmallTilePolicy, "small-tile")                                                             \
-  X(kSquareTile, ::tileconv::SquareTilePolicy, "square-tile")
+  X(kSquareTile, ::tileconv::SquareTilePolicy, "square-tile")                                                          \
+  X(kWgmmaSquare, ::tileconv::WgmmaSquarePolicy, "wgmma-square")                                                       \
+  X(kWgmmaNarrow, ::tileconv::WgmmaNarrowPolicy, "wgmma-narrow")                                                       \
+  X(kWgmmaSmall, ::tileconv::WgmmaSmallPolicy, "wgmma-small")
 
 namespace tileconv {
 
@@ -138,16 +141,27 @@ namespace detail {
 //          filter rounded to TF32): alone: r50_3x3_c256_14 0.0983 ms (128 blocks, 73 steps) -> 1.31 us; two per SM:
 //          seed 5.36 ms (247 blocks per SM, 19 steps) -> 2 x 1.14 us, r50_3x3_c128_28 0.0884 ms -> 2 x 1.15,
 //          r50_3x3_c64_56 0.174 ms -> 2 x 1.28, unet_c32_512 0.639 ms -> 2 x 1.01: 1.3 alone, 1.2 shared.
+//   wgmma  (sm_90a only, BLOCK_R 32; session 5 sweep, perf-notes v10, 10-run medians; candidates only where the
+//          build has the sm_90a kernels, see make_launch_plan):
+//          square (128 x 128, 2 per SM): shared: seed 4.06 ms (246.85 blocks per SM, 19 steps) -> 0.87 us; alone:
+//          r50_3x3_c256_14 0.0843 ms (128 blocks, 73 steps) -> 1.15, r50_3x3_c512_7 0.149 ms (145 steps) -> 1.03: 1.1.
+//          narrow (64 x 128, 2 per SM): shared: unet_c32_512 0.375 ms (62 blocks per SM, 10 steps) -> 0.60,
+//          dil2_c64_128 0.109 ms -> 0.74, r50_3x3_c512_7 0.175 ms (2 per SM, 145 steps) -> 0.60: 0.68; alone:
+//          b1_c512_14 unsplit 0.116 ms (8 blocks, 145 steps) -> 0.8.
+//          small (128 x 64, 1 warpgroup): alone: r50_3x3_c512_7 0.103 ms -> 0.71, b1_c512_14 0.112 ms -> 0.77: 0.75;
+//          shared: r50_3x3_c256_14 0.094 ms (2 per SM, 73 steps) -> 0.64, seed 5.35 ms -> 0.57, and in the suite
+//          r50_3x3_c512_7 split 2 0.115 ms (2 per SM, 73 steps, less ~10 us of reduction pass) -> 0.72: 0.68, which
+//          keeps r50_3x3_c512_7 unsplit (0.103 ms, the autotuner's pick).
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
 // perf-notes v7 (the channel-tiled loop now exists with and without A rounding): no block count changed. They only
 // matter through the blocks per SM they allow: re-measure when a kernel's register count crosses a threshold (two
 // square-tile blocks fit at any count a thread can have, 255).
 inline constexpr PolicyCandidate kSm90Candidates[] = {
-    {PolicyId::kLargeTile, 208, 248, 1.25, 1.25},
-    {PolicyId::kNarrowTile, 124, 128, 0.88, 0.88},
-    {PolicyId::kSmallTile, 72, 78, 1.0, 0.25},
-    {PolicyId::kSquareTile, 208, 250, 1.3, 1.2},
+    {PolicyId::kLargeTile, 208, 248, 1.25, 1.25},  {PolicyId::kNarrowTile, 124, 128, 0.88, 0.88},
+    {PolicyId::kSmallTile, 72, 78, 1.0, 0.25},     {PolicyId::kSquareTile, 208, 250, 1.3, 1.2},
+    {PolicyId::kWgmmaSquare, 124, 128, 1.1, 0.87}, {PolicyId::kWgmmaNarrow, 110, 128, 0.8, 0.68},
+    {PolicyId::kWgmmaSmall, 168, 162, 0.75, 0.68},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are

@@ -1,10 +1,11 @@
 #pragma once
 
 /// \file default_policies.cuh
-/// The tile policies the default launcher chooses from. All but the Hopper-only square tile fit every sm_80+ part, the
-/// 4090's 99 KiB of shared memory per block included.
+/// The tile policies the default launcher chooses from. All but the Hopper-only ones (the square tile and the wgmma
+/// tiles) fit every sm_80+ part, the 4090's 99 KiB of shared memory per block included.
 
 #include <tileconv/policy/tile_policy.cuh>
+#include <tileconv/policy/warpgroup_tile_policy.cuh>
 
 namespace tileconv {
 
@@ -40,5 +41,29 @@ using SquareTilePolicy = TilePolicy<128, 128, 32, 2, 2, 3>;
 
 static_assert(SquareTilePolicy::kSmemBytes <= 113 * 1024,
               "the square tile must fit twice in the 228 KiB of an sm_90 SM, less 1 KiB reserved per block");
+
+/// Hopper wgmma tiles (sm_90a builds on sm_90 devices, see `WarpgroupTilePolicy`), BLOCK_R 32, two blocks per SM, so
+/// that one block's wgmma run while the other waits for its own at the end of a stage (a wait that ptxas requires
+/// where A comes from registers). H100, channel-tiled gather, reordered filter, 10-run medians of the session 5 sweep
+/// (docs/perf-notes.md, v9 and v10); in brackets the mma.sync policy the launcher chose before.
+///
+/// 128 output channels x 128 pixels, 2 warpgroups, 3 stages, 100 KiB, 124 registers (bounded to 128 for the second
+/// block): seed shape 4.06 ms (square tile 5.39; one block per SM with 4 stages 4.79), r50_3x3_c128_28 0.074 ms
+/// (0.092), r50_3x3_c256_14 0.084 ms (0.100), stride2_c128_56 0.099 ms (0.113).
+using WgmmaSquarePolicy = WarpgroupTilePolicy<128, 128, 2, 3, 2>;
+
+/// 64 output channels x 128 pixels, 2 warpgroups, 4 stages, 100 KiB, 110 registers, the next stage's copies issued
+/// while the wgmma run: problems with at most 64 output channels per group, which the square tile would half waste:
+/// unet_c32_512 0.375 ms (0.578), dil2_c64_128 0.109 ms (0.155), r50_3x3_c64_56 0.096 ms (0.116), r50_1x1_c256_56
+/// 0.064 ms (0.070), r50_conv1_7x7s2 (analytic gather) 0.174 ms (0.252).
+using WgmmaNarrowPolicy = WarpgroupTilePolicy<64, 128, 2, 4, 2, true>;
+
+/// 128 output channels x 64 pixels, 1 warpgroup, 4 stages, 100 KiB, copies under the wgmma: small feature maps,
+/// where a 128-pixel tile would be mostly padding: r50_3x3_c512_7 0.103 ms unsplit (small tile split 2: 0.170).
+using WgmmaSmallPolicy = WarpgroupTilePolicy<128, 64, 1, 4, 0, true>;
+
+static_assert(WgmmaSquarePolicy::kSmemBytes <= 113 * 1024 && WgmmaNarrowPolicy::kSmemBytes <= 113 * 1024 &&
+                  WgmmaSmallPolicy::kSmemBytes <= 113 * 1024,
+              "the wgmma tiles must fit twice in the 228 KiB of an sm_90 SM, less 1 KiB reserved per block");
 
 } // namespace tileconv

@@ -3,6 +3,8 @@
 /// \file tile_policy.cuh
 /// The compile-time shape of one implicit-GEMM conv kernel. A policy changes speed, never results.
 
+#include <tileconv/policy/mma_kind.cuh>
+
 namespace tileconv {
 
 /// Tile sizes of the implicit-GEMM conv, in the GEMM view of `Conv2dProblem` (M = output channels of a group,
@@ -15,6 +17,9 @@ namespace tileconv {
 /// @tparam WARPS_OW_ warps along the output pixels; each warp owns BLOCK_OW / WARPS_OW of them
 /// @tparam STAGES_   shared-memory pipeline depth: STAGES - 1 tiles are in flight while one is computed
 template <int BLOCK_OC_, int BLOCK_OW_, int BLOCK_R_, int WARPS_OC_, int WARPS_OW_, int STAGES_> struct TilePolicy {
+  static constexpr MmaKind kMma = MmaKind::kWarp;
+  static constexpr int MIN_BLOCKS = 0;            ///< no blocks-per-SM bound for ptxas (see `WarpgroupTilePolicy`)
+  static constexpr bool COPIES_UNDER_MMA = false; ///< mma.sync is synchronous (see `WarpgroupTilePolicy`)
   static constexpr int BLOCK_OC = BLOCK_OC_;
   static constexpr int BLOCK_OW = BLOCK_OW_;
   static constexpr int BLOCK_R = BLOCK_R_;
@@ -46,6 +51,7 @@ template <int BLOCK_OC_, int BLOCK_OW_, int BLOCK_R_, int WARPS_OC_, int WARPS_O
 
   static constexpr int kFilterStageFloats = BLOCK_OC * kFilterPitch;        // (BLOCK_OC, BLOCK_R) tile
   static constexpr int kActivationStageFloats = BLOCK_R * kActivationPitch; // (BLOCK_R, BLOCK_OW) tile
+  static constexpr int kSmemAlignment = 16; ///< what the tiles need: 16-byte cp.async and ldmatrix rows
   static constexpr int kSmemBytes = STAGES * (kFilterStageFloats + kActivationStageFloats) * int(sizeof(float));
 
   /// Loader work split: every thread copies a fixed column of the filter tile and gathers for a fixed pixel.
