@@ -211,7 +211,8 @@ def render(args):
     add(f"- **Date:** {context.get('date', '?')} (host `{context.get('host_name', '?')}`)")
     add(f"- **Method:** {context.get('timing', '?')}. Each number is the median of {reps} repetitions, each of "
         "at least the minimum time (Google Benchmark, `bench/run_suite.sh`).")
-    add("- **Contenders:** `tileconv` is `tileconv::conv2d` (the default launcher, TF32 `mma.sync`); "
+    add("- **Contenders:** `tileconv` is `tileconv::conv2d` (the default launcher: TF32 `mma.sync`, and `wgmma` on "
+        "sm_90 in an sm_90a build, with the workspace `conv2d_workspace_size` asks for); "
         "`tileconv_autotuned` is `tileconv::conv2d_autotuned`, the opt-in autotuner's pick (tuned once per shape, "
         "outside timing); "
         "`cudnn_nchw_tf32` / `cudnn_nhwc_tf32` are cuDNN with TF32 allowed (`CUDNN_DEFAULT_MATH`) on NCHW / NHWC "
@@ -219,8 +220,9 @@ def render(args):
         "(`CUDNN_FMA_MATH`, no TF32). cuDNN's algorithm: the fastest of those "
         "`cudnnFindConvolutionForwardAlgorithmEx` lists, timed again the way the benchmark times (median of "
         "10 launches over the rotated operands), once per shape, outside timing.")
-    add(f"- **Ceilings** ({args.ceilings_from}): TF32 `mma.sync` m16n8k8 {args.mma_tflops:g} TFLOP/s; device copy "
-        f"{args.copy_tbps:.1f} TB/s. `% copy BW` counts input, filter and output bytes once each.")
+    add(f"- **Ceilings** ({args.ceilings_from}): TF32 `mma.sync` m16n8k8 {args.mma_tflops:g} TFLOP/s (the `% of TF32 "
+        f"mma` column; `wgmma`'s is higher); device copy {args.copy_tbps:.1f} TB/s. `% copy BW` counts input, filter "
+        "and output bytes once each.")
     add("")
 
     footnotes = []
