@@ -19,8 +19,6 @@ struct NeedsSm90a<Functor, std::void_t<decltype(Functor::kNeedsSm90a)>> : std::b
 #error "TILECONV_SM90A is defined, but this device pass is sm_90, not sm_90a: build for 90a, or leave it undefined"
 #endif
 
-/// @tparam Functor a device functor with `kThreads` and `operator()(Params const&, unsigned char* shared_bytes)`;
-///                 the functor lays out its own shared memory, whose size may depend on the problem
 /// The blocks per SM `Functor`'s registers must allow: its `kMinBlocksPerSm`, else 0, which leaves the count to ptxas
 /// (a bound of 1 is not the same: ptxas then spends registers freely).
 template <class Functor, class = void> struct MinBlocksPerSm : std::integral_constant<int, 0> {};
@@ -28,6 +26,8 @@ template <class Functor>
 struct MinBlocksPerSm<Functor, std::void_t<decltype(Functor::kMinBlocksPerSm)>>
     : std::integral_constant<int, Functor::kMinBlocksPerSm> {};
 
+/// @tparam Functor a device functor with `kThreads` and `operator()(Params const&, unsigned char* shared_bytes)`;
+///                 the functor lays out its own shared memory, whose size may depend on the problem
 template <class Functor, class Params>
 __global__ void __launch_bounds__(Functor::kThreads, MinBlocksPerSm<Functor>::value)
     conv2d_kernel(Params const params) {

@@ -39,8 +39,8 @@ __device__ void multistage_mainloop(int k_tiles, LoadStage&& load_stage, Compute
       // this thread's copies become visible to the async proxy; the barrier below extends that to every thread's
       cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
     }
-    // Makes every thread's copies of this tile visible, and frees the slot computed last step, which the load
-    // below overwrites.
+    // Makes every thread's copies of this tile visible, and frees the slot computed last step, which this step's
+    // copies (issued from compute_stage) overwrite.
     __syncthreads();
     int const next = k_tile + kStages - 1;
     compute_stage(compute_slot, [&] {

@@ -42,8 +42,9 @@ public:
   /// COPIES_UNDER_MMA, else before anything else.
   /// filter_stage: (BLOCK_OC, BLOCK_R) with the 128-byte swizzle, 1024-byte aligned; activation_stage: (BLOCK_R,
   /// kActivationPitch), row = reduction index. The filter goes to the tensor cores as stored, which drops the low
-  /// 13 bits of values not rounded to TF32 already: the launcher's reordered filter is rounded (kFilterRounded), the
-  /// one read in place is truncated instead, at most 2^-10 relative per value instead of 2^-11.
+  /// 13 bits of values not rounded to TF32 already: the launcher's copy in the workspace is rounded (whatever
+  /// kFilterRounded, which only the mma.sync interface needs); a filter read in place, without workspace, is
+  /// truncated instead, at most 2^-10 relative per value instead of 2^-11.
   template <bool kFilterRounded, class IssueCopies>
   __device__ void accumulate(float const* filter_stage, float const* activation_stage, Accumulators& acc,
                              IssueCopies&& issue_copies) const {
