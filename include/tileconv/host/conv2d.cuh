@@ -195,7 +195,8 @@ private:
   /// policy with the analytic gather, rounded to TF32 in its own order (wgmma would truncate the filter read in place,
   /// a bias of -2^-11 per product, 4.1e-4 relative error instead of 2.6e-4); else 0: the gather reads it in place.
   static constexpr std::size_t reordered_filter_bytes(Conv2dProblem const& problem) {
-    return reorders_filter(problem) || Policy::kMma == MmaKind::kWarpgroup ? detail::filter_copy_bytes(problem) : 0;
+    return reorders_filter(problem) ? detail::filter_copy_bytes(problem)
+                                    : detail::required_filter_copy_bytes<Policy>(problem);
   }
 
   /// Copies the filter into the workspace, rounded to TF32, on `stream`: in (K, R, S, C / groups) order for the

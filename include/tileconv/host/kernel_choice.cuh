@@ -186,13 +186,14 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     // wgmma reads the filter as stored and truncates it to TF32: its step times (and accuracy) assume the rounded
     // copy the launcher makes in the workspace; read in place, the filter tiles also lose their 16-byte copies
     // (seed shape 11.7 ms instead of 4.3)
-    shape->filter_copy_bytes = Policy::kMma == MmaKind::kWarpgroup ? filter_copy_bytes(problem) : 0;
+    shape->filter_copy_bytes = required_filter_copy_bytes<Policy>(problem);
     return true;
   });
 }
 
 /// The estimate of `shape` split `split_k` ways, a valid split count whose grid fits (see `for_each_estimate`).
-inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, CandidateShape const& shape, int split_k) {
+inline Estimate estimate(Conv2dProblem const& problem, DeviceInfo const& device, ArchPolicies const& arch,
+                         CandidateShape const& shape, int split_k) {
   PolicyCandidate const& candidate = *shape.candidate;
   // One block's steps: its share of the reduction plus its fixed cost. n blocks sharing an SM each take
   // max(alone, n * shared) per step.
@@ -225,9 +226,7 @@ inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, Can
   e.useful_fraction = shape.useful_fraction;
   e.time_us = time_us;
   e.utilization = std::min(1.0, busy_us / (double(device.sm_count) * time_us));
-  // split_k_workspace_bytes(problem, split_k), from the output size the shape keeps
-  e.workspace_bytes =
-      shape.filter_copy_bytes + (split_k > 1 ? std::size_t(split_k) * std::size_t(shape.output_bytes) : 0);
+  e.workspace_bytes = shape.filter_copy_bytes + split_k_workspace_bytes(problem, split_k);
   return e;
 }
 
@@ -245,7 +244,7 @@ template <class Visit> void for_each_estimate(Conv2dProblem const& problem, Devi
     if (!candidate_shape(problem, device, *arch, i, &shape)) {
       continue;
     }
-    Estimate const unsplit = estimate(device, *arch, shape, 1);
+    Estimate const unsplit = estimate(problem, device, *arch, shape, 1);
     visit(unsplit);
     if (!unsplit.under_one_wave(device.sm_count)) {
       continue;
@@ -255,7 +254,7 @@ template <class Visit> void for_each_estimate(Conv2dProblem const& problem, Devi
         break;
       }
       if (is_split_count(shape.k_tiles, split_k)) {
-        visit(estimate(device, *arch, shape, split_k));
+        visit(estimate(problem, device, *arch, shape, split_k));
       }
     }
   }

@@ -61,6 +61,13 @@ constexpr std::size_t filter_copy_bytes(Conv2dProblem const& problem) {
   return (bytes + 255) / 256 * 256;
 }
 
+/// The filter copy a launch of `Policy` cannot do without: a wgmma policy reads the filter as stored and TF32 wgmma
+/// truncates it, so its launches read a copy rounded to TF32 (`filter_copy_bytes`); 0 for mma.sync policies, which
+/// round their filter fragments themselves where the filter is read in place.
+template <class Policy> constexpr std::size_t required_filter_copy_bytes(Conv2dProblem const& problem) {
+  return Policy::kMma == MmaKind::kWarpgroup ? filter_copy_bytes(problem) : 0;
+}
+
 } // namespace detail
 
 /// Device memory a split-K launch of `problem` needs: `split_k` partial outputs of float, laid out
