@@ -3,7 +3,7 @@
 // Benchmarks are named conv2d/<contender>/<shape>, one per contender and row of the CSV:
 //   tileconv         tileconv::conv2d(args, device_info, stream), the default launcher
 //   tileconv_autotuned  tileconv::conv2d_autotuned(args, stream): the opt-in autotuner's pick, tuned once per shape
-//                    outside timing (depthwise shapes: the same depthwise kernel as the default launcher)
+//                    outside timing (depthwise and few-channel grouped shapes: the default launcher's direct kernel)
 //   cudnn_nchw_tf32  cuDNN, NCHW tensors, TF32 allowed (CUDNN_DEFAULT_MATH)
 //   cudnn_nhwc_tf32  cuDNN, NHWC tensors (copies made outside timing), TF32 allowed
 //   cudnn_nchw_fp32  cuDNN, NCHW tensors, FMA kernels only (CUDNN_FMA_MATH): the accuracy reference
@@ -448,8 +448,8 @@ private:
       tileconv::Conv2dArguments const args{
           problem,          s.nchw.input(0),   s.nchw.filter(0),           s.bias.get<float>(),
           s.nchw.output(0), s.workspace.get(), cs.tileconv_workspace_bytes};
-      if (tileconv::DepthwiseConv2d::applies(problem)) {
-        cs.label = "depthwise kernel, nothing to tune";
+      if (tileconv::DirectConv2d::applies(problem)) {
+        cs.label = "direct kernel, nothing to tune";
       } else {
         tileconv::KernelChoice best;
         cudaError_t cuda_error = cudaSuccess;

@@ -316,8 +316,8 @@ TEST_CASE("plan_conv2d plans the policy that the default launcher chooses", "[gp
   DeviceInfo const device = current_device_info();
   for (std::size_t index : quick_shape_indices()) {
     Conv2dProblem const& problem = shapes()[index].problem;
-    if (DepthwiseConv2d::applies(problem)) {
-      continue; // the depthwise kernel has no tile policy; test_device_depthwise.cu plans it
+    if (DirectConv2d::applies(problem)) {
+      continue; // the direct kernel has no tile policy; test_device_direct_conv.cu plans it
     }
     INFO(describe(shapes()[index]));
     LaunchPlan plan;

@@ -426,6 +426,7 @@ TEST_CASE("the epilogue runs once, after the split-K reduction", "[gpu][epilogue
 }
 
 TEST_CASE("an epilogue whose check fails launches nothing", "[gpu][epilogue][validation]") {
+  // 16 channels a group: the default launcher sends it to the direct kernel, SmallTilePolicy to the implicit GEMM
   ShapeCase const shape = require_shape("groups 2 with bias");
   EpilogueHarness h(shape, seed_for(shape.name));
   Conv2dArguments const args = h.arguments();

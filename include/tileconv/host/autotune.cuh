@@ -127,8 +127,8 @@ inline Status run_plain(Conv2dArguments const& args, KernelChoice const& choice,
 /// holds the winner's result at the end (the candidates differ in float summation order only). The workspace, if
 /// any, is used as scratch. Not allowed while `stream` is being captured into a CUDA graph: returns
 /// kErrorCudaRuntime with `cudaErrorStreamCaptureUnsupported`. Candidates that cannot launch are skipped; if none
-/// can, the first one's status is returned. A depthwise problem has one kernel, the launcher's depthwise one, and
-/// nothing to time: kErrorNotSupported, nothing launched (`conv2d_autotuned` runs it).
+/// can, the first one's status is returned. A problem of the direct path (`DirectConv2d::applies`) has one kernel
+/// and nothing to time: kErrorNotSupported, nothing launched (`conv2d_autotuned` runs it).
 inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, KernelChoice* best,
                               cudaError_t* cuda_error = nullptr) {
   if (best == nullptr) {
@@ -138,7 +138,7 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
   if (status != Status::kSuccess) {
     return status;
   }
-  if (DepthwiseConv2d::applies(args.problem)) {
+  if (DirectConv2d::applies(args.problem)) {
     return Status::kErrorNotSupported;
   }
   DeviceInfo device;
@@ -264,10 +264,10 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
 /// conv2d on the current device with the autotuned choice for `args`, launched on `stream`: the first call for a
 /// (device, problem, workspace bucket) runs `autotune_conv2d` (which synchronizes; see its cost), later calls look
 /// the choice up and launch it like `conv2d`, without synchronizing. Thread-safe; two threads that tune the same key
-/// at once both time it, and the later result stays. Depthwise problems go to the depthwise kernel, as in `conv2d`.
+/// at once both time it, and the later result stays. Problems of the direct path go to its kernel, as in `conv2d`.
 inline Status conv2d_autotuned(Conv2dArguments const& args, cudaStream_t stream = nullptr,
                                cudaError_t* cuda_error = nullptr) {
-  if (DepthwiseConv2d::applies(args.problem)) {
+  if (DirectConv2d::applies(args.problem)) {
     return conv2d(args, stream, cuda_error);
   }
   Status status = check_arguments(args);

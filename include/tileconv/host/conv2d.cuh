@@ -11,7 +11,7 @@
 #include <tileconv/device_info.cuh>
 #include <tileconv/epilogue/epilogue_chain.cuh>
 #include <tileconv/host/check_arguments.cuh>
-#include <tileconv/host/depthwise_conv2d.cuh>
+#include <tileconv/host/direct_conv2d.cuh>
 #include <tileconv/host/kernel_choice.cuh>
 #include <tileconv/host/launch_plan.cuh>
 #include <tileconv/host/policy_table.cuh>
@@ -275,9 +275,9 @@ Status run_choice(Conv2dArguments const& args, Epilogue const& epilogue, KernelC
 /// Workspace bytes that let the default launcher run `problem` on `device` as fast as it can: split-K partial sums
 /// where the output alone cannot fill the GPU, and the filter reordered for the channel-tiled gather. Pass at least
 /// this much in `Conv2dArguments::workspace` to get that launch; with less (or none) the launcher picks the best
-/// launch that fits. Depthwise problems need none.
+/// launch that fits. Problems of the direct path (`DirectConv2d::applies`) need none.
 inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInfo const& device) {
-  if (DepthwiseConv2d::applies(problem)) {
+  if (DirectConv2d::applies(problem)) {
     return 0;
   }
   KernelChoice const choice = choose_kernel(problem, device, kUnlimitedWorkspace);
@@ -289,8 +289,8 @@ inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInf
 /// the runtime: which kernel, why, split-K, grid and waves.
 inline Status plan_conv2d(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan,
                           std::size_t workspace_bytes = 0, cudaError_t* cuda_error = nullptr) {
-  if (DepthwiseConv2d::applies(problem)) {
-    return DepthwiseConv2d::plan(problem, device, plan);
+  if (DirectConv2d::applies(problem)) {
+    return DirectConv2d::plan(problem, device, plan);
   }
   KernelChoice const choice = choose_kernel(problem, device, workspace_bytes);
   Status const status = with_policy(choice.policy, [&](auto policy) {
@@ -321,13 +321,14 @@ Status conv2d(Conv2dArguments const& args, cudaStream_t stream = nullptr, cudaEr
   return Conv2d<Policy>::run(args, device, stream, cuda_error);
 }
 
-/// `output = epilogue(conv + bias)` on `device` with the kernel the launcher chooses: the depthwise kernel where
-/// groups == in_channels, else the table's policy and split count for this problem, device and workspace.
+/// `output = epilogue(conv + bias)` on `device` with the kernel the launcher chooses: the direct kernel where the
+/// groups have few channels (`DirectConv2d::applies`: depthwise, or at most 16 channels a group), else the table's
+/// policy and split count for this problem, device and workspace.
 template <class Epilogue, class = std::enable_if_t<is_epilogue_v<Epilogue>>>
 Status conv2d(Conv2dArguments const& args, Epilogue const& epilogue, DeviceInfo const& device,
               cudaStream_t stream = nullptr, cudaError_t* cuda_error = nullptr) {
-  if (DepthwiseConv2d::applies(args.problem)) {
-    return DepthwiseConv2d::run(args, epilogue, device, stream, cuda_error);
+  if (DirectConv2d::applies(args.problem)) {
+    return DirectConv2d::run(args, epilogue, device, stream, cuda_error);
   }
   // no workspace pointer, no workspace, whatever workspace_bytes says
   std::size_t const workspace_bytes = args.workspace != nullptr ? args.workspace_bytes : 0;

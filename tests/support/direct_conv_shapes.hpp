@@ -1,4 +1,5 @@
-// The depthwise test shapes, shared by the GPU test and the host emulation of the depthwise kernel.
+// The direct path's test shapes (depthwise, and groups of few channels), shared by the GPU test and the host
+// emulation of the direct kernel.
 #pragma once
 
 #include "shapes.hpp"
@@ -20,8 +21,8 @@ inline Conv2dProblem with_end_padding(Conv2dProblem problem, int pad_h_end, int 
   return problem;
 }
 
-/// The depthwise shapes: test_device_depthwise.cu runs them on the GPU, test_host_depthwise.cpp emulates the kernel
-/// on them.
+/// The depthwise shapes: test_device_direct_conv.cu runs them on the GPU, test_host_direct_conv.cpp emulates the
+/// kernel on them.
 inline std::vector<ShapeCase> const& depthwise_shapes() {
   static std::vector<ShapeCase> const list = {
       {"m1 3x3 pad 1, bias", depthwise(2, 8, 20, 24, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
@@ -75,6 +76,54 @@ inline std::vector<ShapeCase> const& depthwise_shapes() {
       {"3x3 dilation 80 pad 80: shared memory past 48 KiB",
        depthwise(1, 2, 40, 40, 1, 3, 3).dilation(80, 80).pad(80, 80), true, ShapeKind::kEdge},
   };
+  return list;
+}
+
+/// The grouped shapes of the direct path (2 to 16 input channels a group, 1 to 16 output channels): channel chunks of
+/// 4 and 8 with and without padding, several slices a block, row and column tiles, strides, dilations, padding.
+inline std::vector<ShapeCase> const& grouped_direct_shapes() {
+  static std::vector<ShapeCase> const list = {
+      {"groups 2, 2 -> 2 a group, bias", conv(2, 4, 13, 17, 4, 3, 3).pad(1, 1).groups(2), true, ShapeKind::kEdge},
+      {"groups 4, 8 -> 8 a group (ResNeXt's), bias", conv(2, 32, 14, 14, 32, 3, 3).pad(1, 1).groups(4), true,
+       ShapeKind::kEdge},
+      {"groups 3, 3 -> 5 a group: a chunk of 8 with 3 padded", conv(2, 9, 11, 12, 15, 3, 3).pad(1, 1).groups(3), false,
+       ShapeKind::kEdge},
+      {"groups 2, 4 -> 12 a group: two chunks of 8, the second half padding, bias",
+       conv(1, 8, 10, 9, 24, 3, 3).pad(1, 1).groups(2), true, ShapeKind::kEdge},
+      {"groups 2, 16 -> 16 a group, 5x5 pad 2", conv(1, 32, 12, 16, 32, 5, 5).pad(2, 2).groups(2), false,
+       ShapeKind::kEdge},
+      {"groups 4, 4 -> 1 a group: chunks of 4, 3 padded", conv(2, 16, 9, 10, 4, 3, 3).pad(1, 1).groups(4), true,
+       ShapeKind::kEdge},
+      {"groups 2, 16 -> 2 a group, stride 2, odd sizes", conv(2, 32, 17, 15, 4, 3, 3).pad(1, 1).stride(2, 2).groups(2),
+       false, ShapeKind::kEdge},
+      {"groups 4, dilation 2 pad 2, bias", conv(1, 16, 20, 21, 16, 3, 3).pad(2, 2).dilation(2, 2).groups(4), true,
+       ShapeKind::kEdge},
+      {"groups 8, 1x1", conv(2, 64, 9, 12, 64, 1, 1).groups(8), false, ShapeKind::kEdge},
+      {"groups 4, 7x7 image: several slices a block, bias", conv(3, 32, 7, 7, 32, 3, 3).pad(1, 1).groups(4), true,
+       ShapeKind::kEdge},
+      {"groups 3, asymmetric padding, stride (1, 2)",
+       with_end_padding(conv(2, 6, 15, 16, 9, 3, 3).pad(0, 1).stride(1, 2).groups(3), 2, 0), false, ShapeKind::kEdge},
+      {"groups 2, 3x5, W = 30, not a multiple of 4", conv(1, 8, 12, 30, 8, 3, 5).pad(1, 2).groups(2), true,
+       ShapeKind::kEdge},
+      {"groups 2, 300 columns: column tiles", conv(1, 4, 6, 300, 4, 3, 3).pad(1, 1).groups(2), false, ShapeKind::kEdge},
+      {"groups 2, 200 rows: row tiles, stride (2, 1)", conv(1, 4, 200, 24, 6, 3, 3).pad(1, 1).stride(2, 1).groups(2),
+       true, ShapeKind::kEdge},
+      {"groups 2, 11x11 pad 5", conv(1, 4, 20, 20, 4, 11, 11).pad(5, 5).groups(2), false, ShapeKind::kEdge},
+      {"groups 32, 8 -> 8: ResNeXt at batch 2, 28x28, bias", conv(2, 256, 28, 28, 256, 3, 3).pad(1, 1).groups(32), true,
+       ShapeKind::kEdge},
+      {"groups 2, 3x3 dilation 30 pad 30: shared memory past 48 KiB",
+       conv(1, 8, 30, 30, 8, 3, 3).dilation(30, 30).pad(30, 30).groups(2), true, ShapeKind::kEdge},
+  };
+  return list;
+}
+
+/// Every shape of the direct path: the depthwise ones, then the grouped ones.
+inline std::vector<ShapeCase> const& direct_shapes() {
+  static std::vector<ShapeCase> const list = [] {
+    std::vector<ShapeCase> all = depthwise_shapes();
+    all.insert(all.end(), grouped_direct_shapes().begin(), grouped_direct_shapes().end());
+    return all;
+  }();
   return list;
 }
 

@@ -1,17 +1,20 @@
-// DepthwiseConv2d on the GPU against the float64 reference: every depthwise shape of the list (multipliers 1 to 3,
+// DirectConv2d on the GPU against the float64 reference: every depthwise shape of the list (multipliers 1 to 3,
 // filters 1x1 to 11x11, strides, dilations, symmetric and asymmetric padding, odd and tiny images, bias on and off,
-// several planes a block, row and column tiles), the full MobileNet layer, a misaligned input, the coordinates the
-// epilogue is given, and refused calls that must write nothing. Exact FP32 arithmetic: errors near 1e-7, so the
-// tolerance is 1e-5 instead of the TF32 path's 1e-3. The harness's guards catch stores outside the output.
+// several planes a block, row and column tiles) and every grouped one (2 to 16 channels a group in, 1 to 16 out,
+// 4 and 8 output channels a thread with and without padding), the full MobileNet and ResNeXt layers, a misaligned
+// input, the coordinates the epilogue is given, and refused calls that must write nothing. Exact FP32 arithmetic:
+// errors near 1e-7, so the tolerance is 1e-5 instead of the TF32 path's 1e-3. The harness's guards catch stores outside
+// the output.
 #include "support/catch.hpp"
 #include "support/catch_status.hpp"
 #include "support/cuda_check.hpp"
-#include "support/depthwise_shapes.hpp"
+#include "support/direct_conv_shapes.hpp"
 #include "support/gpu_harness.hpp"
 #include "support/shapes.hpp"
 
 #include <tileconv/epilogue/output_coord.cuh>
-#include <tileconv/host/depthwise_conv2d.cuh>
+#include <tileconv/epilogue/tensor_ops.cuh>
+#include <tileconv/host/direct_conv2d.cuh>
 #include <tileconv/reference/conv2d_reference.cuh>
 #include <tileconv/reference/error_stats.cuh>
 #include <tileconv/reference/random_fill.cuh>
@@ -39,13 +42,14 @@ struct CoordinateEpilogue {
   }
 };
 
-constexpr double kMaxRelativeError = 1e-5; // exact FP32 FMA over at most R * S = 121 terms
+// Exact FP32 FMA over at most C/g * R * S = 16 * 25 terms (depthwise: R * S = 121)
+constexpr double kMaxRelativeError = 1e-5;
 
-/// DepthwiseConv2d::run with `epilogue` on the current device.
-template <class Epilogue> Launcher depthwise_launcher(std::string name, Epilogue epilogue = Epilogue{}) {
+/// DirectConv2d::run with `epilogue` on the current device.
+template <class Epilogue> Launcher direct_launcher(std::string name, Epilogue epilogue = Epilogue{}) {
   DeviceInfo const device = current_device_info();
   return {std::move(name), [device, epilogue](Conv2dArguments const& args, cudaStream_t stream) {
-            return DepthwiseConv2d::run(args, epilogue, device, stream);
+            return DirectConv2d::run(args, epilogue, device, stream);
           }};
 }
 
@@ -61,29 +65,33 @@ void check_exact_fp32(Conv2dHarness& harness, Launcher const& launcher, cudaStre
 
 } // namespace
 
-TEST_CASE("DepthwiseConv2d matches the float64 reference on every depthwise shape", "[gpu][depthwise]") {
-  std::size_t const index = GENERATE(range(std::size_t{0}, depthwise_shapes().size()));
-  ShapeCase const& shape = depthwise_shapes()[index];
-  INFO("depthwise shape " << index << ": " << describe(shape));
-  REQUIRE(DepthwiseConv2d::applies(shape.problem));
+TEST_CASE("DirectConv2d matches the float64 reference on every shape of the direct path", "[gpu][direct]") {
+  std::size_t const index = GENERATE(range(std::size_t{0}, direct_shapes().size()));
+  ShapeCase const& shape = direct_shapes()[index];
+  INFO("direct shape " << index << ": " << describe(shape));
+  REQUIRE(DirectConv2d::applies(shape.problem));
   Conv2dHarness harness(shape, 5000 + 16 * index);
   Stream stream;
-  check_exact_fp32(harness, depthwise_launcher<TestIdentityEpilogue>("DepthwiseConv2d::run"), stream.get());
+  check_exact_fp32(harness, direct_launcher<TestIdentityEpilogue>("DirectConv2d::run"), stream.get());
 }
 
-TEST_CASE("DepthwiseConv2d matches the float64 reference on the MobileNet layer",
-          "[gpu][depthwise][mobilenet][large]") {
-  // N=32, C=K=144, 56x56, 3x3, stride 1, pad 1: the benchmark's shape, 14.5M outputs, device reference.
-  ShapeCase const shape{"mobilenet_dw_c144_56", depthwise(32, 144, 56, 56, 1, 3, 3).pad(1, 1), true,
-                        ShapeKind::kNetworkLayer};
+TEST_CASE("DirectConv2d matches the float64 reference on the MobileNet and ResNeXt layers",
+          "[gpu][direct][mobilenet][large]") {
+  // The benchmark's shapes, device reference: N=32, C=K=144, 56x56, 3x3, pad 1 depthwise (14.5M outputs), and
+  // N=32, C=K=256 in 32 groups of 8, 28x28, 3x3, pad 1 (6.4M outputs).
+  ShapeCase const shape = GENERATE(
+      ShapeCase{"mobilenet_dw_c144_56", depthwise(32, 144, 56, 56, 1, 3, 3).pad(1, 1), true, ShapeKind::kNetworkLayer},
+      ShapeCase{"resnext_g32_c256_28", conv(32, 256, 28, 28, 256, 3, 3).pad(1, 1).groups(32), true,
+                ShapeKind::kNetworkLayer});
   Conv2dHarness harness(shape, 4242);
   Stream stream;
-  check_exact_fp32(harness, depthwise_launcher<TestIdentityEpilogue>("DepthwiseConv2d::run"), stream.get());
+  check_exact_fp32(harness, direct_launcher<TestIdentityEpilogue>("DirectConv2d::run"), stream.get());
 }
 
-TEST_CASE("DepthwiseConv2d reads a misaligned input correctly", "[gpu][depthwise]") {
+TEST_CASE("DirectConv2d reads a misaligned input correctly", "[gpu][direct]") {
   // The input starts one float past a 256-byte boundary: 16-byte copies do not apply even though in_w % 4 == 0.
-  Conv2dProblem const problem = depthwise(2, 16, 24, 32, 2, 3, 3).pad(1, 1);
+  Conv2dProblem const problem = GENERATE(Conv2dProblem(depthwise(2, 16, 24, 32, 2, 3, 3).pad(1, 1)),
+                                         Conv2dProblem(conv(2, 16, 24, 32, 16, 3, 3).pad(1, 1).groups(4)));
   REQUIRE(problem.validate() == Status::kSuccess);
   DeviceBuffer<float> input_storage(problem.input_elements() + 1);
   DeviceBuffer<float> filter(problem.filter_elements());
@@ -101,11 +109,11 @@ TEST_CASE("DepthwiseConv2d reads a misaligned input correctly", "[gpu][depthwise
   args.filter = filter.data();
   args.bias = bias.data();
   args.output = output.data();
-  REQUIRE_FALSE(detail::DepthwiseConv2dParams::can_vectorize(args));
+  REQUIRE_FALSE(detail::DirectConv2dParams::can_vectorize(args));
 
   Stream stream;
   output.poison(stream.get());
-  TILECONV_REQUIRE_SUCCESS(DepthwiseConv2d::run(args, TestIdentityEpilogue{}, current_device_info(), stream.get()));
+  TILECONV_REQUIRE_SUCCESS(DirectConv2d::run(args, TestIdentityEpilogue{}, current_device_info(), stream.get()));
   TILECONV_REQUIRE_CUDA(cudaStreamSynchronize(stream.get()));
   CHECK(output.changed_guard_words() == 0);
 
@@ -123,17 +131,20 @@ TEST_CASE("DepthwiseConv2d reads a misaligned input correctly", "[gpu][depthwise
   CHECK(stats.relative_max() <= kMaxRelativeError);
 }
 
-TEST_CASE("DepthwiseConv2d gives the epilogue each output's channel and offset", "[gpu][depthwise][epilogue]") {
-  // Several planes a block (7x7) and row tiles (56 rows), multiplier 2: every output must hold its own coordinate.
+TEST_CASE("DirectConv2d gives the epilogue each output's channel and offset", "[gpu][direct][epilogue]") {
+  // Several planes a block (7x7) and row tiles (56 rows), multiplier 2; grouped, 12 output channels a group in
+  // chunks of 8 (the second half padding), several slices a block: every output must hold its own coordinate.
   for (Conv2dProblem const& problem : {Conv2dProblem(depthwise(3, 20, 7, 7, 2, 3, 3).pad(1, 1)),
-                                       Conv2dProblem(depthwise(2, 6, 56, 60, 2, 5, 5).pad(2, 2))}) {
+                                       Conv2dProblem(depthwise(2, 6, 56, 60, 2, 5, 5).pad(2, 2)),
+                                       Conv2dProblem(conv(3, 24, 7, 7, 36, 3, 3).pad(1, 1).groups(3)),
+                                       Conv2dProblem(conv(2, 12, 30, 20, 6, 3, 3).pad(1, 1).groups(3))}) {
     ShapeCase const shape{"coordinates", problem, false, ShapeKind::kEdge};
     INFO(describe(shape));
     Conv2dHarness harness(shape, 99);
     Stream stream;
     harness.output().poison(stream.get());
     TILECONV_REQUIRE_SUCCESS(
-        DepthwiseConv2d::run(harness.arguments(), CoordinateEpilogue{}, current_device_info(), stream.get()));
+        DirectConv2d::run(harness.arguments(), CoordinateEpilogue{}, current_device_info(), stream.get()));
     TILECONV_REQUIRE_CUDA(cudaStreamSynchronize(stream.get()));
     CHECK(harness.output().changed_guard_words() == 0);
     std::vector<float> const actual = harness.output().output_to_host();
@@ -148,14 +159,14 @@ TEST_CASE("DepthwiseConv2d gives the epilogue each output's channel and offset",
   }
 }
 
-TEST_CASE("a refused DepthwiseConv2d call writes nothing", "[gpu][depthwise]") {
+TEST_CASE("a refused DirectConv2d call writes nothing", "[gpu][direct]") {
   ShapeCase const shape{"m1 3x3 pad 1", depthwise(2, 8, 12, 12, 1, 3, 3).pad(1, 1), true, ShapeKind::kEdge};
   Conv2dHarness harness(shape, 7);
   DeviceInfo const device = current_device_info();
   Stream stream;
 
-  Conv2dArguments not_depthwise = harness.arguments();
-  not_depthwise.problem.groups = 4; // two input channels a group
+  Conv2dArguments not_direct = harness.arguments();
+  not_direct.problem.groups = 1; // dense
   Conv2dArguments null_filter = harness.arguments();
   null_filter.filter = nullptr;
   Conv2dArguments too_many_blocks = harness.arguments();
@@ -163,11 +174,14 @@ TEST_CASE("a refused DepthwiseConv2d call writes nothing", "[gpu][depthwise]") {
   small_grid.max_grid[0] = 1;
 
   harness.output().poison(stream.get());
-  CHECK(DepthwiseConv2d::run(not_depthwise, TestIdentityEpilogue{}, device, stream.get()) ==
-        Status::kErrorNotSupported);
-  CHECK(DepthwiseConv2d::run(null_filter, TestIdentityEpilogue{}, device, stream.get()) == Status::kErrorNullPointer);
-  CHECK(DepthwiseConv2d::run(too_many_blocks, TestIdentityEpilogue{}, small_grid, stream.get()) ==
+  CHECK(DirectConv2d::run(not_direct, TestIdentityEpilogue{}, device, stream.get()) == Status::kErrorNotSupported);
+  CHECK(DirectConv2d::run(null_filter, TestIdentityEpilogue{}, device, stream.get()) == Status::kErrorNullPointer);
+  CHECK(DirectConv2d::run(too_many_blocks, TestIdentityEpilogue{}, small_grid, stream.get()) ==
         Status::kErrorGridTooLarge);
+  // an epilogue whose own check fails (a null scale tensor): before this check existed, the kernel ran and read
+  // address 0
+  CHECK(DirectConv2d::run(harness.arguments(), ChannelScale{nullptr}, device, stream.get()) ==
+        Status::kErrorNullPointer);
   TILECONV_REQUIRE_CUDA(cudaStreamSynchronize(stream.get()));
   CHECK(harness.output().changed_words() == 0);
 }

@@ -1,0 +1,291 @@
+#pragma once
+
+/// \file direct_conv2d.cuh
+/// The host launcher of the direct path (depthwise, and groups of few channels): validate, choose the tile, launch
+/// on the caller's stream. No allocation, no synchronization.
+
+#include <tileconv/device/direct_conv2d.cuh>
+#include <tileconv/device_info.cuh>
+#include <tileconv/epilogue/epilogue_traits.cuh>
+#include <tileconv/host/check_arguments.cuh>
+#include <tileconv/host/launch_plan.cuh>
+#include <tileconv/problem.cuh>
+#include <tileconv/status.cuh>
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
+namespace tileconv {
+namespace detail {
+
+/// How one direct launch covers the output: tiles of `tile`'s shape, one block each.
+struct DirectTiling {
+  DirectTileShape tile;
+  int channels = 1;              ///< output channels a thread: DirectConvPolicy::channels_per_thread
+  std::int64_t slice_tiles = 0;  ///< ceil(batch * groups / tile.slices)
+  std::int64_t row_tiles = 0;    ///< ceil(out_h / tile.rows)
+  std::int64_t column_tiles = 0; ///< ceil(out_w / tile.columns)
+  int smem_bytes = 0;            ///< dynamic shared memory per block
+
+  constexpr std::int64_t blocks() const { return slice_tiles * row_tiles * column_tiles; }
+};
+
+} // namespace detail
+
+/// The direct conv2d of groups with few channels: depthwise (groups == in_channels, out_channels = m * in_channels
+/// for a depth multiplier m >= 1, so that output channel k reads input channel k / m alone), and grouped convs of at
+/// most `detail::DirectConvPolicy::kMaxGroupChannels` input and output channels a group (ResNeXt's 32 groups of 4
+/// to 16). A bandwidth-bound kernel in exact FP32 (see `detail::DirectConv2d`) instead of the implicit GEMM, whose
+/// tiles would be mostly padding for a GEMM at most 16 wide and 16 R S deep.
+class DirectConv2d {
+public:
+  /// Whether `problem` has groups of few channels, the only case this path computes: one input channel a group
+  /// (any multiplier), or more than one group of at most kMaxGroupChannels input and output channels each.
+  static constexpr bool applies(Conv2dProblem const& problem) {
+    if (problem.groups <= 0 || problem.in_channels <= 0 || problem.in_channels % problem.groups != 0 ||
+        problem.out_channels % problem.groups != 0) {
+      return false;
+    }
+    int const in_per_group = problem.in_channels_per_group();
+    int const out_per_group = problem.out_channels_per_group();
+    if (in_per_group == 1) {
+      return out_per_group >= 1;
+    }
+    constexpr int kMax = detail::DirectConvPolicy::kMaxGroupChannels;
+    return problem.groups > 1 && in_per_group <= kMax && out_per_group >= 1 && out_per_group <= kMax;
+  }
+
+  /// Every reason `run` would not launch, without CUDA calls: `check_arguments`, kErrorNotSupported where the
+  /// problem's groups are not few-channel ones (`applies`), then `plan`'s reasons.
+  static Status can_implement(Conv2dArguments const& args, DeviceInfo const& device) {
+    Status const status = check_arguments(args);
+    if (status != Status::kSuccess) {
+      return status;
+    }
+    LaunchPlan plan_unused;
+    return plan(args.problem, device, &plan_unused);
+  }
+
+  /// The launch for `problem` on `device`, from the problem and the device alone (no CUDA call). Fills grid (one
+  /// dimension: x), threads, smem_bytes, sm_count, useful_fraction and blocks_per_sm estimated from the shared
+  /// memory, thread and block limits and the registers the kernel's launch bounds allow. The implicit-GEMM policy
+  /// fields (block_oc ... stages, gather) do not apply to this path and stay 0 / kAuto.
+  static Status plan(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan) {
+    if (plan == nullptr) {
+      return Status::kErrorNullPointer;
+    }
+    detail::DirectTiling tiling;
+    Status const status = choose_tiling(problem, device, &tiling);
+    if (status != Status::kSuccess) {
+      return status;
+    }
+    LaunchPlan result;
+    result.grid = dim3(static_cast<unsigned>(tiling.blocks()), 1, 1);
+    result.threads = detail::DirectConvPolicy::kThreads;
+    result.smem_bytes = tiling.smem_bytes;
+    result.sm_count = device.sm_count;
+    int const by_smem = device.smem_per_sm / (tiling.smem_bytes + device.smem_reserved_per_block);
+    int const by_threads = device.max_threads_per_sm / detail::DirectConvPolicy::kThreads;
+    int const fixed_size = fixed_filter_size(problem);
+    // registers: what the kernel's launch bounds guarantee (3x3 and the any-size kernel use exactly that many)
+    int const by_registers = detail::DirectConvPolicy::min_blocks_per_sm(fixed_size * fixed_size, tiling.channels);
+    result.blocks_per_sm = std::max(0, std::min({by_smem, by_threads, by_registers, device.max_blocks_per_sm}));
+    result.occupancy_from_runtime = false;
+    result.policy_name = "direct";
+    double const covered = double(tiling.slice_tiles * tiling.tile.slices) * problem.out_channels_per_group() *
+                           double(tiling.row_tiles * tiling.tile.rows) *
+                           double(tiling.column_tiles * tiling.tile.columns);
+    result.useful_fraction = double(problem.output_elements()) / covered;
+    *plan = result;
+    return Status::kSuccess;
+  }
+
+  /// Validates (the arguments, the tiling, then the epilogue's own `check`), then launches on `stream`; each output
+  /// is stored as `epilogue(conv + bias, OutputCoord)`.
+  /// Returns without launching on any error; on the CUDA-derived codes `*cuda_error` (if given) holds the
+  /// runtime's error.
+  /// @tparam Epilogue trivially copyable functor, `float operator()(float, OutputCoord const&) const` on the device
+  template <class Epilogue>
+  static Status run(Conv2dArguments const& args, Epilogue const& epilogue, DeviceInfo const& device,
+                    cudaStream_t stream, cudaError_t* cuda_error = nullptr) {
+    Status status = check_arguments(args);
+    if (status == Status::kSuccess) {
+      status = check_epilogue(epilogue, args);
+    }
+    if (status != Status::kSuccess) {
+      return status;
+    }
+    detail::DirectTiling tiling;
+    status = choose_tiling(args.problem, device, &tiling);
+    if (status == Status::kSuccess) {
+      status = detail::pending_cuda_error(cuda_error);
+    }
+    if (status != Status::kSuccess) {
+      return status;
+    }
+    detail::DirectKernelParams<Epilogue> const params{
+        detail::DirectConv2dParams::make(args, tiling.tile, tiling.channels,
+                                         detail::DirectConv2dParams::can_vectorize(args)),
+        epilogue};
+    switch (fixed_filter_size(args.problem)) {
+    case 3:
+      return launch_channels<3, 3>(params, tiling, stream, cuda_error);
+    case 5:
+      return launch<5, 5, 1>(params, tiling, stream, cuda_error);
+    case 7:
+      return launch<7, 7, 1>(params, tiling, stream, cuda_error);
+    default:
+      return launch_channels<0, 0>(params, tiling, stream, cuda_error);
+    }
+  }
+
+  /// The square filter size of the fixed-size kernel `run` launches for `problem`, or 0 for the any-size kernel.
+  /// At a unit row step: the depthwise filter sizes of MobileNet, EfficientNet and ConvNeXt (taps in registers, a
+  /// sliding window over the staged rows), and 3x3 for several input channels a group (ResNeXt's); everything else
+  /// (strided and dilated rows included) runs the any-size kernel.
+  static constexpr int fixed_filter_size(Conv2dProblem const& problem) {
+    bool const unit_row_step = problem.stride_h == 1 && problem.dilation_h == 1;
+    bool const square = problem.filter_h == problem.filter_w;
+    int const size = problem.filter_h;
+    if (!unit_row_step || !square) {
+      return 0;
+    }
+    if (problem.in_channels_per_group() == 1) {
+      return size == 3 || size == 5 || size == 7 ? size : 0;
+    }
+    return size == 3 ? size : 0;
+  }
+
+  /// The tile, grid and shared memory of `problem` on `device`; what `plan` reports and `run` launches.
+  /// - Full output width up to kMaxTileColumns, else equal column tiles.
+  /// - As many row groups of kRowsPerThread rows as give each thread about one item (an item: the rows of one
+  ///   column for one chunk of `channels` output channels), balanced over the row tiles.
+  /// - Where one tile holds a whole plane (small images), several slices a block, again about one item a thread.
+  /// - Then, while the shared memory exceeds a budget that leaves room for the blocks per SM the kernel's registers
+  ///   allow (at most the 48 KiB a block gets without opt-in), fewer slices, fewer row groups, narrower columns, in
+  ///   that order.
+  static Status choose_tiling(Conv2dProblem const& problem, DeviceInfo const& device, detail::DirectTiling* tiling) {
+    using Policy = detail::DirectConvPolicy;
+    Status const status = problem.validate();
+    if (status != Status::kSuccess) {
+      return status;
+    }
+    if (!applies(problem)) {
+      return Status::kErrorNotSupported;
+    }
+    if (device.compute_capability() < 80) {
+      return Status::kErrorArchNotSupported; // cp.async
+    }
+    // plane and slice indices go through 32-bit FastDivmod on the device, slice0 + tile.slices included
+    std::int64_t const slices = std::int64_t{problem.batch} * problem.groups;
+    if (std::int64_t{problem.batch} * problem.out_channels > INT_MAX - Policy::kThreads ||
+        std::int64_t{problem.batch} * problem.in_channels > INT_MAX - Policy::kThreads) {
+      return Status::kErrorProblemTooLarge;
+    }
+    int const channels = Policy::channels_per_thread(problem.in_channels_per_group(), problem.out_channels_per_group());
+    std::int64_t const chunks = ceil_div(problem.out_channels_per_group(), channels);
+    std::int64_t const out_h = problem.out_h();
+    std::int64_t const out_w = problem.out_w();
+    std::int64_t const row_groups = ceil_div(out_h, Policy::kRowsPerThread);
+
+    std::int64_t column_tiles = ceil_div(out_w, Policy::kMaxTileColumns);
+    std::int64_t columns = ceil_div(out_w, column_tiles);
+    std::int64_t groups = std::clamp<std::int64_t>(Policy::kThreads / (columns * chunks), 1, row_groups);
+    std::int64_t row_tiles = ceil_div(row_groups, groups);
+    groups = ceil_div(row_groups, row_tiles);
+    std::int64_t tile_slices = row_tiles == 1 && column_tiles == 1
+                                   ? std::clamp<std::int64_t>(Policy::kThreads / (groups * columns * chunks), 1, slices)
+                                   : 1;
+
+    std::int64_t const budget = std::min<std::int64_t>(
+        kDefaultDynamicSmemLimit,
+        std::int64_t{device.smem_per_sm} / Policy::min_blocks_per_sm(0, channels) - device.smem_reserved_per_block);
+    auto shape = [&] {
+      detail::DirectTileShape tile;
+      tile.slices = static_cast<int>(tile_slices);
+      tile.rows = static_cast<int>(groups * Policy::kRowsPerThread);
+      tile.columns = static_cast<int>(columns);
+      return tile;
+    };
+    std::int64_t bytes = detail::DirectSmemLayout::bytes(problem, shape(), channels);
+    while (bytes > budget) {
+      if (tile_slices > 1) {
+        tile_slices /= 2;
+      } else if (groups > 1) {
+        row_tiles = ceil_div(row_groups, groups / 2);
+        groups = ceil_div(row_groups, row_tiles);
+      } else if (columns > Policy::kMinTileColumns) {
+        column_tiles = ceil_div(out_w, ceil_div(columns, 2));
+        columns = ceil_div(out_w, column_tiles);
+      } else {
+        break; // the smallest tile; it may still fit with the opt-in
+      }
+      bytes = detail::DirectSmemLayout::bytes(problem, shape(), channels);
+    }
+    if (bytes > device.smem_per_block_optin) {
+      return Status::kErrorSharedMemoryExceeded;
+    }
+    // The device's block coordinates are int (`detail::DirectBlock`): they reach at most the padded extent plus
+    // the staged rows or columns of one tile, each below the staged floats.
+    std::int64_t const staged_extent = bytes / std::int64_t{sizeof(float)} + detail::DirectSmemLayout::kAlignFloats;
+    if (std::int64_t{problem.in_h} + problem.pad_top() + problem.pad_bottom() + staged_extent > INT_MAX ||
+        std::int64_t{problem.in_w} + problem.pad_left() + problem.pad_right() + staged_extent > INT_MAX) {
+      return Status::kErrorProblemTooLarge;
+    }
+
+    detail::DirectTiling result;
+    result.tile = shape();
+    result.channels = channels;
+    result.slice_tiles = ceil_div(slices, tile_slices);
+    result.row_tiles = row_tiles;
+    result.column_tiles = column_tiles;
+    result.smem_bytes = static_cast<int>(bytes);
+    if (result.blocks() > device.max_grid[0]) {
+      return Status::kErrorGridTooLarge;
+    }
+    *tiling = result;
+    return Status::kSuccess;
+  }
+
+private:
+  /// The dynamic shared memory a block gets without cudaFuncAttributeMaxDynamicSharedMemorySize.
+  static constexpr int kDefaultDynamicSmemLimit = 48 * 1024;
+
+  static constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+  /// `launch` with the tiling's output channels a thread: 1 (only those for 5x5 and 7x7), 4 or 8.
+  template <int kFilterH, int kFilterW, class Epilogue>
+  static Status launch_channels(detail::DirectKernelParams<Epilogue> const& params, detail::DirectTiling const& tiling,
+                                cudaStream_t stream, cudaError_t* cuda_error) {
+    switch (tiling.channels) {
+    case 1:
+      return launch<kFilterH, kFilterW, 1>(params, tiling, stream, cuda_error);
+    case 4:
+      return launch<kFilterH, kFilterW, 4>(params, tiling, stream, cuda_error);
+    default:
+      return launch<kFilterH, kFilterW, 8>(params, tiling, stream, cuda_error);
+    }
+  }
+
+  template <int kFilterH, int kFilterW, int kChannels, class Epilogue>
+  static Status launch(detail::DirectKernelParams<Epilogue> const& params, detail::DirectTiling const& tiling,
+                       cudaStream_t stream, cudaError_t* cuda_error) {
+    using Functor = detail::DirectConv2d<kFilterH, kFilterW, kChannels, Epilogue>;
+    auto const kernel = &detail::direct_conv2d_kernel<Functor, detail::DirectKernelParams<Epilogue>>;
+    if (tiling.smem_bytes > kDefaultDynamicSmemLimit) {
+      // only tiles of large dilations or strides: the budget of choose_tiling keeps the others below the default
+      Status const status = detail::own_cuda_call(
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, tiling.smem_bytes), cuda_error);
+      if (status != Status::kSuccess) {
+        return status;
+      }
+    }
+    kernel<<<static_cast<unsigned>(tiling.blocks()), Functor::kThreads, tiling.smem_bytes, stream>>>(params);
+    return detail::status_from_cuda(cudaGetLastError(), cuda_error);
+  }
+};
+
+} // namespace tileconv
