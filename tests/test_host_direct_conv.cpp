@@ -360,6 +360,7 @@ TEST_CASE("DirectConv2d picks the fixed-size kernels at a unit row step only", "
   CHECK(DirectConv2d::fixed_filter_size(conv(1, 16, 20, 20, 16, 3, 3).pad(1, 1).groups(8)) == 3);
   CHECK(DirectConv2d::fixed_filter_size(conv(1, 16, 20, 20, 16, 3, 3).pad(1, 1).groups(8).stride(1, 2)) == 3);
   CHECK(DirectConv2d::fixed_filter_size(conv(1, 16, 20, 20, 16, 3, 3).pad(1, 1).groups(8).stride(2, 1)) == 0);
+  CHECK(DirectConv2d::fixed_filter_size(conv(1, 16, 20, 20, 16, 3, 3).pad(1, 2).groups(8).dilation(1, 2)) == 3);
   CHECK(DirectConv2d::fixed_filter_size(conv(1, 16, 20, 20, 16, 5, 5).pad(2, 2).groups(8)) == 0);
   CHECK(DirectConv2d::fixed_filter_size(conv(1, 16, 20, 20, 16, 1, 1).groups(8)) == 0);
 

@@ -98,6 +98,8 @@ inline std::vector<ShapeCase> const& grouped_direct_shapes() {
        false, ShapeKind::kEdge},
       {"groups 4, dilation 2 pad 2, bias", conv(1, 16, 20, 21, 16, 3, 3).pad(2, 2).dilation(2, 2).groups(4), true,
        ShapeKind::kEdge},
+      {"groups 4, 3x3 dilation (1, 2): the unrolled kernel with dilated columns",
+       conv(1, 16, 15, 18, 16, 3, 3).pad(1, 2).dilation(1, 2).groups(4), true, ShapeKind::kEdge},
       {"groups 8, 1x1", conv(2, 64, 9, 12, 64, 1, 1).groups(8), false, ShapeKind::kEdge},
       {"groups 4, 7x7 image: several slices a block, bias", conv(3, 32, 7, 7, 32, 3, 3).pad(1, 1).groups(4), true,
        ShapeKind::kEdge},

@@ -87,8 +87,11 @@ struct DirectTileShape {
 };
 
 /// Where one tile lives in shared memory: first the filters of the tile's slices, then the input of their input
-/// planes. A slice's filter is (in channel, tap, out channel) with `channel_pitch` floats per (in channel, tap): its
-/// out_channels / groups taps, then zeros up to a whole number of kChannels. The input is per staged plane
+/// planes. A slice's filter holds in_channels / groups x taps x `channel_pitch` floats: with several output channels
+/// a thread it is (in channel, tap, out channel), out_channels / groups taps then zeros up to a whole number of
+/// kChannels, so that a thread's channels of one tap are one 16-byte load; with one (one input channel a group, so
+/// channel_pitch = out_channels / groups) it is (out channel, tap), the filter's own order, so that a channel's taps
+/// are consecutive. The input is per staged plane
 /// (slice * in_channels / groups + channel) `rows` x `pitch` floats: staged row i is input row ih_first + i, staged
 /// column j is input column iw_base + j, where iw_base is the tile's first input column rounded down to a multiple
 /// of 4 so that 16-byte copies land on 16-byte boundaries. The input comes last so that a read past the staged rows
@@ -99,8 +102,8 @@ struct DirectSmemLayout {
   int rows = 0;          ///< staged input rows of one plane
   int pitch = 0;         ///< floats per staged row, a multiple of kAlignFloats
   int taps = 0;          ///< R * S
-  int channel_pitch = 0; ///< floats per (input channel, tap) of a slice's filter: out_channels / groups rounded up
-                         ///< to a multiple of kChannels
+  int channel_pitch = 0; ///< output channels of a slice's filter: out_channels / groups rounded up to a multiple of
+                         ///< kChannels
   int slice_filter = 0;  ///< floats of one slice's filter: in_channels / groups * taps * channel_pitch
   int filter_floats = 0; ///< slices * slice_filter, rounded up to a multiple of kAlignFloats: where the input starts
   int slice_planes = 0;  ///< staged planes of one slice: in_channels / groups
@@ -207,8 +210,8 @@ struct DirectConv2dParams {
   FastDivmod chunks;        ///< -> (slice, chunk of kChannels output channels); divisor smem.channel_pitch / kChannels
   FastDivmod row_copies;    ///< copy -> (plane * smem.rows + staged row, copy in the row); pitch / 4 or pitch
   FastDivmod staged_rows;   ///< -> (plane, staged row); divisor smem.rows
-  FastDivmod slice_filter;  ///< filter copy -> (slice, (in channel * taps + tap) * channel_pitch + out channel)
-  FastDivmod channel_pitch; ///< -> (in channel * taps + tap, out channel)
+  FastDivmod slice_filter;  ///< filter copy -> (slice, element of the slice's filter)
+  FastDivmod channel_pitch; ///< element -> (in channel * taps + tap, out channel), several output channels a thread
 
   /// Precomputes the parameters of a validated problem that `DirectConv2d` applies to, for tiles of shape `tile`
   /// with `channels` output channels a thread, whose shared memory the host has checked. `vectorized` must only be
@@ -297,7 +300,8 @@ struct DirectBlock {
 ///                            taps from shared memory, runtime loops.
 ///                            (A fixed-size depthwise kernel for other row steps, 36 unrolled loads for 3x3,
 ///                            spilled at the 32 registers of 8 blocks per SM, sm_90, CUDA 13.0.)
-/// @tparam kChannels          output channels a thread computes: `DirectConvPolicy::channels_per_thread`
+/// @tparam kChannels          output channels a thread computes: `DirectConvPolicy::channels_per_thread`; 1 only
+///                            for one input channel a group, which the staged filter's order relies on
 /// @tparam Epilogue           see `DirectKernelParams`
 template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct DirectConv2d {
   static_assert((kFilterH > 0) == (kFilterW > 0), "fix both filter sizes at compile time, or neither");
@@ -360,18 +364,25 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
     for (int index = thread; index < filter_copies; index += kThreads) {
       int local_slice = 0;
       int element = 0;
-      int tap_row = 0; // in channel * taps + tap
-      int channel = 0; // output channel within the group
       params.slice_filter.divmod(index, local_slice, element);
-      params.channel_pitch.divmod(element, tap_row, channel);
       int const slice = block.slice0 + local_slice;
-      bool const valid = slice < params.slices && channel < params.group_out;
+      // the filter is (out channel, in channel within the group, tap); group g's out channels start at g * group_out
+      bool valid = slice < params.slices;
+      std::int64_t offset = 0;
+      if constexpr (kChannels == 1) {
+        // one input channel a group: the slice's filter is the group's (out channel, tap) block, copied as it is
+        offset = element;
+      } else {
+        int tap_row = 0; // in channel * taps + tap
+        int channel = 0; // output channel within the group
+        params.channel_pitch.divmod(element, tap_row, channel);
+        valid = valid && channel < params.group_out;
+        offset = std::int64_t{channel} * (params.group_in * params.smem.taps) + tap_row;
+      }
       float const* src = params.filter;
       if (valid) {
-        // filter (out channel, in channel within the group, tap): group g's out channel g * group_out + channel
         int const group = slice - params.groups.div(slice) * params.groups.divisor();
-        std::int64_t const out_channel = std::int64_t{group} * params.group_out + channel;
-        src += out_channel * (std::int64_t{params.group_in} * params.smem.taps) + tap_row;
+        src += std::int64_t{group} * params.group_out * (params.group_in * params.smem.taps) + offset;
       }
       copy.scalar(filter_smem + index, src, valid);
     }
@@ -401,9 +412,10 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
         break; // later items only have larger slices
       }
       // the taps of (input channel 0, tap 0, the chunk's first output channel)
-      float const* chunk_taps = smem + local_slice * params.smem.slice_filter + chunk * kChannels;
+      float const* chunk_taps =
+          smem + local_slice * params.smem.slice_filter + chunk * (kChannels == 1 ? params.smem.taps : kChannels);
       if (slice_chunk != taps_chunk) {
-        taps.load(chunk_taps, params.smem.channel_pitch);
+        taps.load(chunk_taps);
         taps_chunk = slice_chunk;
       }
       int const local_row = row_group * kRowsPerThread;
@@ -464,16 +476,14 @@ private:
   struct Taps {
     static constexpr int kCount = kTapsInRegisters ? kFixedTaps : 1;
     float value[kCount];
-    /// `taps[t * stride]` is tap t.
-    TILECONV_HOST_DEVICE void load(float const* taps, int stride) {
+    TILECONV_HOST_DEVICE void load(float const* taps) {
       if constexpr (kTapsInRegisters) {
         TILECONV_UNROLL
         for (int t = 0; t < kCount; ++t) {
-          value[t] = taps[t * stride];
+          value[t] = taps[t];
         }
       } else {
         (void)taps;
-        (void)stride;
       }
     }
   };
@@ -535,9 +545,9 @@ private:
   /// Unit row step, fixed filter, several output channels a thread: per input channel and filter row, the
   /// kRowsPerThread x S inputs the row meets come into registers, then each tap's kChannels taps (16-byte loads) feed
   /// kRowsPerThread x kChannels FMAs. Unrolled but for the input channels: the any-size loops spent as many
-  /// instructions on addresses, counters and row guards as on FMAs (ncu, H100, resnext_g32_c256_28). (Holding all
-  /// (kRowsPerThread + R - 1) x S inputs of a channel instead would load each once, but 18 more registers for 3x3 do
-  /// not fit the 64 of 4 blocks per SM.)
+  /// instructions on addresses, counters and row guards as on FMAs (ncu, H100, resnext_g32_c256_28); unrolled, the
+  /// loop body is 288 FFMA, 18 LDS (the compiler loads each of a channel's 6 x 3 inputs once) and 18 LDS.128 for 3x3
+  /// and 8 channels, with ~60 other instructions.
   TILECONV_HOST_DEVICE static void accumulate_unrolled(float const* window, DirectConv2dParams const& params,
                                                        float const* taps, float (&acc)[kChannels][kRowsPerThread]) {
     int const pitch = params.smem.pitch;
@@ -558,7 +568,7 @@ private:
         TILECONV_UNROLL
         for (int s = 0; s < kFilterW; ++s) {
           float w[kChannels];
-          load_taps(channel_taps + (r * kFilterW + s) * params.smem.channel_pitch, w);
+          load_taps(channel_taps + (r * kFilterW + s) * tap_stride(params.smem), w);
           TILECONV_UNROLL
           for (int v = 0; v < kRowsPerThread; ++v) {
             TILECONV_UNROLL
@@ -585,7 +595,7 @@ private:
       for (int r = 0; r < params.filter_h; ++r) {
         for (int s = 0; s < params.filter_w; ++s) {
           float w[kChannels];
-          load_taps(channel_taps + (r * params.filter_w + s) * params.smem.channel_pitch, w);
+          load_taps(channel_taps + (r * params.filter_w + s) * tap_stride(params.smem), w);
           float const* column = plane + r * params.dilation_h * pitch + s * params.dilation_w;
           TILECONV_UNROLL
           for (int v = 0; v < kRowsPerThread; ++v) {
@@ -600,6 +610,12 @@ private:
         }
       }
     }
+  }
+
+  /// Floats between the taps of consecutive (r, s) of one output channel in a slice's staged filter (see
+  /// `DirectSmemLayout`).
+  TILECONV_HOST_DEVICE static int tap_stride(DirectSmemLayout const& smem) {
+    return kChannels == 1 ? 1 : smem.channel_pitch;
   }
 
   /// kChannels consecutive taps from shared memory: 16-byte loads on the device (the layout keeps them 16-byte
