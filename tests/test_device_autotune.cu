@@ -61,7 +61,7 @@ TEST_CASE("autotune times the cost model's candidates, caches the fastest, and i
   clear_autotune_cache();
 }
 
-TEST_CASE("a depthwise problem is refused by autotune_conv2d and run by conv2d_autotuned's depthwise kernel",
+TEST_CASE("a depthwise problem is refused by autotune_conv2d and run by conv2d_autotuned's direct kernel",
           "[gpu][autotune][depthwise]") {
   ShapeCase const shape = require_shape("depthwise 3x3 (groups = channels)");
   Conv2dHarness harness(shape, 5151);

@@ -99,7 +99,7 @@ TEST_CASE("conv2d is right on tensors of more than 2^31 elements", "[gpu][conv2d
   // 64-bit offsets (issue #6). Each problem's input and output hold more than 2^31 elements (8.6 GB of float each),
   // so image, channel and group offsets pass 2^31 while a plane stays below it; the float64 reference takes another
   // 17 GB. Small reductions keep the device reference quick: 1x1 for the channel-tiled gather, 3x3 with 4 channels
-  // and padding for the analytic gather, and a depthwise 3x3 for the depthwise kernel.
+  // and padding for the analytic gather, and a depthwise 3x3 for the direct kernel.
   ShapeCase const shape = GENERATE(values<ShapeCase>({
       {"2^31+ elements: 1x1, 16 -> 16 channels", conv(2, 16, 8200, 8200, 16, 1, 1), true, ShapeKind::kEdge},
       {"2^31+ elements: 3x3 pad 1, 4 -> 32 channels", conv(1, 4, 8200, 8200, 32, 3, 3).pad(1, 1), false,

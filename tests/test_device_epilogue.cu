@@ -1,6 +1,6 @@
 // The fused epilogue on the GPU: conv + bias followed by each built-in functor alone and by chains (subtract,
 // subtract, mish; per-channel scale, leaky relu, gelu; a folded batch norm; a residual, also with z aliasing the
-// output; magnitudes that saturate exp), through the default launcher, each shipped policy, the depthwise kernel and
+// output; magnitudes that saturate exp), through the default launcher, each shipped policy, the direct kernel and
 // split-K, against the float64 conv + bias followed by the chain's float64 formula.
 //
 // Pass criterion. The conv alone passes the harness's test: relative L2 <= 1e-3 and max error <= 1e-2 max|v| against
