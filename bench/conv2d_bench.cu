@@ -437,9 +437,13 @@ private:
         return status_check(status, cuda_error, "tileconv");
       }
       char text[200];
-      std::snprintf(text, sizeof(text), "%s, tile %dx%dx%d, %d stages, split-K %d, %.2f waves",
-                    plan.policy_name != nullptr ? plan.policy_name : "?", plan.block_oc, plan.block_ow, plan.block_r,
-                    plan.stages, plan.split_k, plan.waves());
+      char const* const name = plan.policy_name != nullptr ? plan.policy_name : "?";
+      if (plan.block_oc == 0) { // the direct kernel: no tile policy
+        std::snprintf(text, sizeof(text), "%s kernel, %.2f waves", name, plan.waves());
+      } else {
+        std::snprintf(text, sizeof(text), "%s, tile %dx%dx%d, %d stages, split-K %d, %.2f waves", name, plan.block_oc,
+                      plan.block_ow, plan.block_r, plan.stages, plan.split_k, plan.waves());
+      }
       cs.label = text;
     } else if (contender == Contender::kTileconvAutotuned) {
       // the default launcher's workspace; the tuning itself (it synchronizes) happens here, outside timing
