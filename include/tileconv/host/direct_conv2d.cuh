@@ -38,8 +38,8 @@ struct DirectTiling {
 /// The direct conv2d of groups with few channels: depthwise (groups == in_channels, out_channels = m * in_channels
 /// for a depth multiplier m >= 1, so that output channel k reads input channel k / m alone), and grouped convs of at
 /// most `detail::DirectConvPolicy::kMaxGroupChannels` input and output channels a group (ResNeXt's 32 groups of 4
-/// to 16). A bandwidth-bound kernel in exact FP32 (see `detail::DirectConv2d`) instead of the implicit GEMM, whose
-/// tiles would be mostly padding for a GEMM at most 16 wide and 16 R S deep.
+/// to 16). A kernel in exact FP32 (see `detail::DirectConv2d`), bound by DRAM bandwidth and FP32 issue, instead of
+/// the implicit GEMM, whose tiles would be mostly padding for a GEMM at most 16 wide and 16 R S deep.
 class DirectConv2d {
 public:
   /// Whether `problem` has groups of few channels, the only case this path computes: one input channel a group
