@@ -106,7 +106,6 @@ struct DirectSmemLayout {
                          ///< kChannels
   int slice_filter = 0;  ///< floats of one slice's filter: in_channels / groups * taps * channel_pitch
   int filter_floats = 0; ///< slices * slice_filter, rounded up to a multiple of kAlignFloats: where the input starts
-  int slice_planes = 0;  ///< staged planes of one slice: in_channels / groups
 
   /// Dynamic shared memory of `tile` with `channels` output channels a thread, 64-bit so that the host can refuse
   /// tiles of large strides or dilations before `make` narrows the sizes to int.
@@ -126,13 +125,12 @@ struct DirectSmemLayout {
     layout.channel_pitch = channel_pitch_of(problem, channels);
     layout.slice_filter = static_cast<int>(slice_filter_floats(problem, channels));
     layout.filter_floats = static_cast<int>(round_up(std::int64_t{tile.slices} * layout.slice_filter));
-    layout.slice_planes = problem.in_channels_per_group();
     return layout;
   }
 
   /// Staged input floats of one plane.
   TILECONV_HOST_DEVICE constexpr int plane_floats() const { return rows * pitch; }
-  /// Where the staged input of the tile's plane `local_plane` (local slice * slice_planes + channel) starts, in
+  /// Where the staged input of the tile's plane `local_plane` (local slice * in_channels / groups + channel) starts, in
   /// floats.
   TILECONV_HOST_DEVICE constexpr int plane_offset(int local_plane) const {
     return filter_floats + local_plane * plane_floats();
