@@ -222,6 +222,13 @@ TEST_CASE("the channel-tiled gather refuses channels that are no multiple of BLO
   CHECK(Conv2d<SmallTilePolicy, GatherKind::kChannelTiled>::run(args, device) == Status::kErrorNotSupported);
   CHECK(Conv2d<NarrowTilePolicy, GatherKind::kChannelTiled>::run(args, device) == Status::kErrorNotSupported);
   CHECK(Conv2d<LargeTilePolicy, GatherKind::kChannelTiled>::run(args, device) == Status::kErrorNotSupported);
+  // the warp-specialized policy has the channel-tiled gather alone: its own choice and a forced analytic one refuse
+  // too (where the device runs the policy at all)
+  Status const refusal = policy_refusal_on_current_device<WgmmaSpecializedPolicy>();
+  Status const expected = refusal == Status::kSuccess ? Status::kErrorNotSupported : refusal;
+  CHECK(Conv2d<WgmmaSpecializedPolicy>::run(args, device) == expected);
+  CHECK(Conv2d<WgmmaSpecializedPolicy, GatherKind::kAnalytic>::run(args, device) == expected);
+  CHECK(tileconv::conv2d<WgmmaSpecializedPolicy>(args) == expected);
   TILECONV_REQUIRE_CUDA(cudaDeviceSynchronize());
   TILECONV_REQUIRE_CUDA(cudaGetLastError());
   CHECK(harness.output().changed_words() == 0);
@@ -284,7 +291,7 @@ TEST_CASE("DeviceInfo::query agrees with cudaGetDeviceProperties", "[gpu][plan]"
 
 TEMPLATE_TEST_CASE("Conv2d<Policy>::plan takes blocks per SM from the occupancy API", "[gpu][plan]", LargeTilePolicy,
                    NarrowTilePolicy, SmallTilePolicy, SquareTilePolicy, WgmmaSquarePolicy, WgmmaNarrowPolicy,
-                   WgmmaSmallPolicy) {
+                   WgmmaSmallPolicy, WgmmaSpecializedPolicy) {
   DeviceInfo const device = current_device_info();
   Status const refusal = policy_refusal_on_current_device<TestType>();
   if (refusal != Status::kSuccess) {
@@ -295,6 +302,10 @@ TEMPLATE_TEST_CASE("Conv2d<Policy>::plan takes blocks per SM from the occupancy 
   for (char const* name : {"ResNet-50 layer3 3x3", "ResNet-50 layer2 3x3/2", "7x7 stride 2 pad 3, C=3"}) {
     Conv2dProblem const problem = require_shape(name).problem;
     LaunchPlan measured;
+    if (TestType::kWarpSpecialized && Conv2d<TestType>::gather_for(problem) != GatherKind::kChannelTiled) {
+      CHECK(Conv2d<TestType>::plan(problem, device, &measured) == Status::kErrorNotSupported);
+      continue; // its producers have the channel-tiled gather alone
+    }
     TILECONV_REQUIRE_SUCCESS(Conv2d<TestType>::plan(problem, device, &measured));
     INFO(name << ": " << to_string(measured));
     CHECK(measured.occupancy_from_runtime);
@@ -326,8 +337,8 @@ TEST_CASE("plan_conv2d plans the policy that the default launcher chooses", "[gp
     KernelChoice const choice = choose_kernel(problem, device, 0);
     with_policy(choice.policy, [&](auto policy) {
       using Policy = decltype(policy);
-      TILECONV_REQUIRE_SUCCESS(make_launch_plan<Policy>(problem, device, &expected));
       expected.gather = Conv2d<Policy>::gather_for(problem);
+      TILECONV_REQUIRE_SUCCESS(make_launch_plan<Policy>(problem, device, &expected, expected.gather));
     });
     CHECK(plan.block_oc == expected.block_oc);
     CHECK(plan.block_ow == expected.block_ow);

@@ -190,7 +190,9 @@ template <class Policy> Launcher split_k_launcher(std::string const& name, int s
   };
   launcher.applies = [split_k, device](Conv2dArguments const& args) {
     Status const status = Conv2d<Policy>::can_implement(args, device, split_k);
-    return status != Status::kErrorInvalidSplitK && status != Status::kErrorGridTooLarge;
+    // kErrorNotSupported: the warp-specialized policy's producers have the channel-tiled gather alone
+    return status != Status::kErrorInvalidSplitK && status != Status::kErrorGridTooLarge &&
+           status != Status::kErrorNotSupported;
   };
 #else
   (void)split_k;

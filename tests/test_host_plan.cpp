@@ -204,11 +204,7 @@ TEST_CASE("the default launcher's choice plans every shared shape on every fake 
         KernelChoice const choice = choose_kernel(shape.problem, device, workspace);
         CHECK(choice.reason != choice_reason::kNoCandidate);
         LaunchPlan plan;
-        Status const status = with_policy(choice.policy, [&](auto policy) {
-          return make_launch_plan<decltype(policy)>(shape.problem, device, &plan, GatherKind::kAnalytic,
-                                                    choice.split_k);
-        });
-        CHECK(status == Status::kSuccess);
+        CHECK(plan_kernel_choice(shape.problem, device, choice, &plan) == Status::kSuccess);
         CHECK(std::int64_t{plan.grid.z} == std::int64_t{shape.problem.batch} * shape.problem.groups * choice.split_k);
       }
     }

@@ -248,8 +248,17 @@ template <class F> void for_each_runnable_table_policy(F&& f) {
 /// the problem); any other refusal is still run, and fails.
 template <class Policy, GatherKind kGather = GatherKind::kAuto> Launcher policy_launcher(std::string name) {
   if constexpr (kGather == GatherKind::kAuto) {
-    return {std::move(name),
-            [](Conv2dArguments const& args, cudaStream_t stream) { return tileconv::conv2d<Policy>(args, stream); }};
+    Launcher launcher{std::move(name), [](Conv2dArguments const& args, cudaStream_t stream) {
+                        return tileconv::conv2d<Policy>(args, stream);
+                      }};
+    if constexpr (Policy::kWarpSpecialized) {
+      // the only policy whose own choice of gather can refuse a problem: it has the channel-tiled gather alone
+      DeviceInfo const device = current_device_info();
+      launcher.applies = [device](Conv2dArguments const& args) {
+        return Conv2d<Policy>::can_implement(args, device) != Status::kErrorNotSupported;
+      };
+    }
+    return launcher;
   } else {
     DeviceInfo const device = current_device_info();
     Launcher launcher;
@@ -268,11 +277,14 @@ template <class Policy, GatherKind kGather = GatherKind::kAuto> Launcher policy_
 /// Policy with the launcher's own choice of gather, and with each gather forced where it applies, so that every
 /// gather is compared with the reference on every shape it can run.
 template <class Policy> std::vector<Launcher> gather_launchers(std::string const& policy_name) {
-  return {
+  std::vector<Launcher> launchers = {
       policy_launcher<Policy>("tileconv::conv2d<" + policy_name + ">"),
-      policy_launcher<Policy, GatherKind::kAnalytic>("Conv2d<" + policy_name + ">"),
       policy_launcher<Policy, GatherKind::kChannelTiled>("Conv2d<" + policy_name + ">"),
   };
+  if constexpr (!Policy::kWarpSpecialized) { // its producers have the channel-tiled gather alone
+    launchers.push_back(policy_launcher<Policy, GatherKind::kAnalytic>("Conv2d<" + policy_name + ">"));
+  }
+  return launchers;
 }
 
 /// The common call tileconv::conv2d(args, stream), then every shipped policy that runs here with every gather.

@@ -4,6 +4,7 @@
 /// Gathers (BLOCK_R, BLOCK_OW) tiles of the implicit im2col matrix into shared memory.
 
 #include <tileconv/device/conv2d_params.cuh>
+#include <tileconv/device/pixel_window.cuh>
 #include <tileconv/device/ptx.cuh>
 #include <tileconv/device/tile_coord.cuh>
 #include <tileconv/policy/gather_kind.cuh>
@@ -22,25 +23,11 @@ template <class Policy> class PixelGatherBase {
 protected:
   __device__ PixelGatherBase(Conv2dParams const& params, TileCoord const& tile, int thread)
       : params_(params), column_(thread % Policy::BLOCK_OW), first_row_(thread / Policy::BLOCK_OW),
-        image_(params.input + tile.image * params.input_image_stride + tile.group * params.input_group_stride) {
-    int const pixel = tile.pixel0 + column_;
-    pixel_valid_ = pixel < params.gemm_n;
-    int p = 0;
-    int q = 0;
-    params.out_w.divmod(pixel_valid_ ? pixel : 0, p, q);
-    ih0_ = p * params.stride_h - params.pad_h;
-    iw0_ = q * params.stride_w - params.pad_w;
-  }
+        image_(params.input + tile.image * params.input_image_stride + tile.group * params.input_group_stride),
+        window_(params, tile.pixel0 + column_) {}
 
   /// Whether filter tap (r, s) meets this thread's pixel inside the image; `offset` is then its offset in a plane.
-  __device__ bool tap_in_image(int r, int s, int& offset) const {
-    int const ih = ih0_ + r * params_.dilation_h;
-    int const iw = iw0_ + s * params_.dilation_w;
-    offset = ih * params_.in_w + iw;
-    // unsigned compares also reject negative coordinates (the top and left padding)
-    return pixel_valid_ && static_cast<unsigned>(ih) < unsigned(params_.in_h) &&
-           static_cast<unsigned>(iw) < unsigned(params_.in_w);
-  }
+  __device__ bool tap_in_image(int r, int s, int& offset) const { return window_.tap_in_image(params_, r, s, offset); }
 
   /// Where in the stage this thread's i-th copy lands.
   __device__ float* destination(float* stage, int i) const {
@@ -51,9 +38,7 @@ protected:
   int column_;
   int first_row_;
   float const* image_; ///< channel 0 of this block's (image, group)
-  bool pixel_valid_;
-  int ih0_; ///< input row of filter tap r = 0 for this thread's pixel; negative inside the top padding
-  int iw0_; ///< input column of tap s = 0
+  PixelWindow window_; ///< this thread's pixel
 };
 
 /// @tparam kKind kAnalytic or kChannelTiled (see `GatherKind`)

@@ -98,5 +98,11 @@ struct Conv2dParams {
   }
 };
 
+/// What a conv2d kernel receives: the problem's precomputed parameters and the epilogue functor, by value.
+template <class Epilogue> struct Conv2dKernelParams {
+  Conv2dParams conv;
+  Epilogue epilogue;
+};
+
 } // namespace detail
 } // namespace tileconv

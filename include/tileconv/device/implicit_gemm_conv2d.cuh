@@ -8,6 +8,7 @@
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/filter_tile_loader.cuh>
 #include <tileconv/device/multistage_mainloop.cuh>
+#include <tileconv/device/shared_storage.cuh>
 #include <tileconv/device/tile_coord.cuh>
 #include <tileconv/device/warp_mma.cuh>
 #include <tileconv/device/warpgroup_mma.cuh>
@@ -20,12 +21,6 @@
 
 namespace tileconv {
 namespace detail {
-
-/// What a conv2d kernel receives: the problem's precomputed parameters and the epilogue functor, by value.
-template <class Epilogue> struct Conv2dKernelParams {
-  Conv2dParams conv;
-  Epilogue epilogue;
-};
 
 /// @tparam Policy   a `TilePolicy` or a `WarpgroupTilePolicy`
 /// @tparam kGather  kAnalytic or kChannelTiled: the reduction order shared by the two tile loaders
@@ -50,35 +45,11 @@ template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmC
   static_assert(!kWarpgroupMma || Policy::kFilterStageFloats * sizeof(float) % Policy::kSmemAlignment == 0,
                 "every filter stage must start at the swizzle's alignment");
 
-  /// Where SharedStorage starts: the dynamic shared memory itself, which is 16-byte aligned, or the next
-  /// kSmemAlignment boundary in the slack kSmemBytes leaves for it. An offset from shared_bytes, not a pointer
-  /// rebuilt from an integer, so that the compiler still knows it is shared memory (fragment reads stay LDS).
-  __device__ static unsigned char* aligned_shared_storage(unsigned char* shared_bytes) {
-    if constexpr (Policy::kSmemAlignment == 16) {
-      return shared_bytes; // offsets from the kernel's own symbol fold into the instructions
-    } else {
-      int const misalignment = static_cast<int>(__cvta_generic_to_shared(shared_bytes) % Policy::kSmemAlignment);
-      return shared_bytes + (misalignment == 0 ? 0 : Policy::kSmemAlignment - misalignment);
-    }
-  }
-
-  /// The output tile and reduction range of block `block` in the grid laid out by the host plan.
-  __device__ static TileCoord tile_of(Conv2dParams const& params, dim3 block) {
-    TileCoord tile;
-    int image_group = 0;
-    params.split_k.divmod(static_cast<int>(block.z), image_group, tile.split);
-    params.groups.divmod(image_group, tile.image, tile.group);
-    tile.oc0 = static_cast<int>(block.y) * Policy::BLOCK_OC;
-    tile.pixel0 = static_cast<int>(block.x) * Policy::BLOCK_OW;
-    tile.k_tile_begin = tile.split * params.k_tiles_per_split;
-    tile.k_tile_end = min(tile.k_tile_begin + params.k_tiles_per_split, params.k_tiles);
-    return tile;
-  }
-
   __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
-    SharedStorage& smem = *reinterpret_cast<SharedStorage*>(aligned_shared_storage(shared_bytes));
+    SharedStorage& smem =
+        *reinterpret_cast<SharedStorage*>(aligned_shared_storage<Policy::kSmemAlignment>(shared_bytes));
     Conv2dParams const& conv = params.conv;
-    TileCoord const tile = tile_of(conv, blockIdx);
+    TileCoord const tile = tile_of<Policy>(conv, blockIdx);
     int const thread = static_cast<int>(threadIdx.x);
 
     FilterTileLoader<Policy, kGather> const filter_loader(conv, tile, thread);

@@ -52,12 +52,15 @@ __device__ inline std::uint32_t to_tf32(float value) {
 }
 
 /// `value` rounded to the nearest TF32 value (ties away from zero) in its upper 19 bits, the low 13 bits left as
-/// garbage: an operand for instructions that ignore them (wgmma reads TF32 by truncation), one instruction cheaper
-/// than `to_tf32`, which also clears them. Infinities and NaNs pass unchanged (adding to a NaN with a full
-/// mantissa would wrap it to a negative zero).
-__device__ inline std::uint32_t to_tf32_operand(float value) {
-  std::uint32_t const bits = __float_as_uint(value);
-  return fabsf(value) < __uint_as_float(0x7F800000u) ? bits + 0x1000u : bits;
+/// garbage: an operand for instructions that ignore them (wgmma reads TF32 by truncation), two instructions cheaper
+/// than `to_tf32`, which also clears them. Adds half a TF32 unit in the last place, sign(value) * 2^(exponent - 11),
+/// as one fma of `value` and its own sign-and-exponent bits, exact wherever the sum is still a float of the same
+/// exponent (and truncated to the same TF32 value where it carries into the next). Infinities and NaNs pass as
+/// infinities and NaNs (their sign-and-exponent bits are an infinity); zeros and subnormals, whose exponent bits are
+/// zero, pass unchanged, so subnormals are truncated.
+__device__ inline float to_tf32_operand(float value) {
+  float const sign_and_exponent = __uint_as_float(__float_as_uint(value) & 0xFF800000u);
+  return fmaf(sign_and_exponent, 0x1p-11f, value);
 }
 
 /// `value` rounded to TF32 as a float (low 13 bits zero), for operands rounded once in memory instead of per use.

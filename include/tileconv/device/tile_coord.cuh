@@ -3,6 +3,8 @@
 /// \file tile_coord.cuh
 /// Which output tile a block computes.
 
+#include <tileconv/device/conv2d_params.cuh>
+
 namespace tileconv {
 namespace detail {
 
@@ -17,6 +19,19 @@ struct TileCoord {
   int k_tile_begin;
   int k_tile_end;
 };
+
+/// The output tile and reduction range of block `block` in the grid laid out by the host plan (`Conv2dParams`).
+template <class Policy> __device__ TileCoord tile_of(Conv2dParams const& params, dim3 block) {
+  TileCoord tile;
+  int image_group = 0;
+  params.split_k.divmod(static_cast<int>(block.z), image_group, tile.split);
+  params.groups.divmod(image_group, tile.image, tile.group);
+  tile.oc0 = static_cast<int>(block.y) * Policy::BLOCK_OC;
+  tile.pixel0 = static_cast<int>(block.x) * Policy::BLOCK_OW;
+  tile.k_tile_begin = tile.split * params.k_tiles_per_split;
+  tile.k_tile_end = min(tile.k_tile_begin + params.k_tiles_per_split, params.k_tiles);
+  return tile;
+}
 
 } // namespace detail
 } // namespace tileconv

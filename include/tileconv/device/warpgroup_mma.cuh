@@ -21,7 +21,8 @@ public:
 
   /// Warp w of the block is warp w % 4 of warpgroup w / 4, which owns pixels WARPGROUP_OW (w / 4)...
   __device__ explicit WarpgroupMma(int thread)
-      : pixel0_(thread / 128 * Policy::WARPGROUP_OW + thread / 32 % 4 * 16 + thread % 32 / 4), k_(thread % 4),
+      : warpgroup_pixel0_(thread / 128 * Policy::WARPGROUP_OW),
+        pixel0_(warpgroup_pixel0_ + thread / 32 % 4 * 16 + thread % 32 / 4), k_(thread % 4),
         channel0_(2 * (thread % 4)) {}
 
   __device__ static void clear(Accumulators& acc) {
@@ -59,10 +60,10 @@ public:
         // rows t and t + 4 of the k step, pixels g and g + 8 of the warp's 16
         float const* fragment =
             activation_stage + (step * Policy::kMmaK + k_) * Policy::kActivationPitch + pixel0_ + i * Policy::kMmaM;
-        a[step][i][0] = to_tf32_operand(fragment[0]);
-        a[step][i][1] = to_tf32_operand(fragment[8]);
-        a[step][i][2] = to_tf32_operand(fragment[4 * Policy::kActivationPitch]);
-        a[step][i][3] = to_tf32_operand(fragment[4 * Policy::kActivationPitch + 8]);
+        a[step][i][0] = __float_as_uint(to_tf32_operand(fragment[0]));
+        a[step][i][1] = __float_as_uint(to_tf32_operand(fragment[8]));
+        a[step][i][2] = __float_as_uint(to_tf32_operand(fragment[4 * Policy::kActivationPitch]));
+        a[step][i][3] = __float_as_uint(to_tf32_operand(fragment[4 * Policy::kActivationPitch + 8]));
       }
     }
     // (kMmaN, 8) K-major slices of the filter stage: kMmaN rows further per j, 32 bytes further per k step
@@ -93,6 +94,33 @@ public:
     wgmma_wait<0>();
   }
 
+  /// Issues acc += (filter_stage * activation_stage)^T over the BLOCK_R reduction of one stage with both operands
+  /// read from shared memory, as one committed group: the stage must stay unchanged until `wgmma_wait` says the group
+  /// is complete, which leaves the caller free to issue the next stage's group first.
+  /// filter_stage: (BLOCK_OC, BLOCK_R); activation_stage: (BLOCK_OW, BLOCK_R), row = pixel; both K-major with the
+  /// 128-byte swizzle, 1024-byte aligned, and rounded to TF32 already (wgmma truncates what it reads).
+  __device__ void issue_from_shared(float const* filter_stage, float const* activation_stage, Accumulators& acc) const {
+    // (64, 8) and (kMmaN, 8) K-major slices: 64 or kMmaN rows further per i or j, 32 bytes further per k step
+    std::uint64_t const activation =
+        swizzled_k_major_descriptor(activation_stage + warpgroup_pixel0_ * Policy::BLOCK_R);
+    std::uint64_t const filter = swizzled_k_major_descriptor(filter_stage);
+    constexpr int kRowBytes = Policy::BLOCK_R * int(sizeof(float));
+    constexpr int kStepBytes = Policy::kMmaK * int(sizeof(float));
+    wgmma_fence();
+#pragma unroll
+    for (int step = 0; step < Policy::kMmaStepsR; ++step) {
+#pragma unroll
+      for (int i = 0; i < Policy::kMmasOw; ++i) {
+#pragma unroll
+        for (int j = 0; j < Policy::kMmasOc; ++j) {
+          wgmma_tf32<Policy::kMmaN>(acc[i][j], activation + (i * Policy::kMmaM * kRowBytes + step * kStepBytes) / 16,
+                                    filter + (j * Policy::kMmaN * kRowBytes + step * kStepBytes) / 16);
+        }
+      }
+    }
+    wgmma_commit();
+  }
+
   /// Calls store(channel in tile, pixel in tile, value) for each accumulator element of this thread.
   template <class Store> __device__ void for_each(Accumulators const& acc, Store&& store) const {
 #pragma unroll
@@ -110,9 +138,10 @@ public:
   }
 
 private:
-  int pixel0_;   ///< pixel (row g of the warp's fragments) of A fragment element 0 and accumulator element 0
-  int k_;        ///< reduction offset t = lane % 4 of the A fragments within one k8 step
-  int channel0_; ///< channel 2t of accumulator element 0
+  int warpgroup_pixel0_; ///< first pixel of this warpgroup's share of the tile
+  int pixel0_;           ///< pixel (row g of the warp's fragments) of A fragment element 0 and accumulator element 0
+  int k_;                ///< reduction offset t = lane % 4 of the A fragments within one k8 step
+  int channel0_;         ///< channel 2t of accumulator element 0
 };
 
 } // namespace detail

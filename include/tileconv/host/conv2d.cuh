@@ -8,6 +8,7 @@
 #include <tileconv/device/implicit_gemm_conv2d.cuh>
 #include <tileconv/device/kernel.cuh>
 #include <tileconv/device/split_k_reduce.cuh>
+#include <tileconv/device/warp_specialized_conv2d.cuh>
 #include <tileconv/device_info.cuh>
 #include <tileconv/epilogue/epilogue_chain.cuh>
 #include <tileconv/host/check_arguments.cuh>
@@ -229,7 +230,14 @@ private:
 
   /// Calls `function(Kind<k>{})` for the resolved gather k. With a fixed kGather only that kernel is compiled.
   template <class Function> static Status with_gather(GatherKind gather, Function&& function) {
-    if constexpr (kGather != GatherKind::kAuto) {
+    if constexpr (Policy::kWarpSpecialized) {
+      (void)gather; // its producers have the channel-tiled gather alone: make_launch_plan refused every other one
+      if constexpr (kGather == GatherKind::kAnalytic) {
+        return Status::kErrorNotSupported;
+      } else {
+        return function(Kind<GatherKind::kChannelTiled>{});
+      }
+    } else if constexpr (kGather != GatherKind::kAuto) {
       (void)gather; // gather_for resolved it to kGather
       return function(Kind<kGather>{});
     } else {
@@ -241,7 +249,8 @@ private:
   }
 
   template <GatherKind kKind, class Epilogue> static constexpr auto kernel() {
-    using Functor = detail::ImplicitGemmConv2d<Policy, kKind, Epilogue>;
+    using Functor = std::conditional_t<Policy::kWarpSpecialized, detail::WarpSpecializedConv2d<Policy, kKind, Epilogue>,
+                                       detail::ImplicitGemmConv2d<Policy, kKind, Epilogue>>;
     return &detail::conv2d_kernel<Functor, typename Functor::Params>;
   }
 

@@ -188,6 +188,9 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   if (Policy::kMma == MmaKind::kWarpgroup && (device.compute_capability() != 90 || !kBuiltForSm90a)) {
     return Status::kErrorArchNotSupported;
   }
+  if (Policy::kWarpSpecialized && gather != GatherKind::kChannelTiled) {
+    return Status::kErrorNotSupported; // its producers have the channel-tiled gather only
+  }
   int const smem_bytes = Policy::kSmemBytes;
   std::int64_t const pixel_tiles = (std::int64_t{problem.gemm_n()} + Policy::BLOCK_OW - 1) / Policy::BLOCK_OW;
   if (smem_bytes > device.smem_per_block_optin) {

@@ -5,6 +5,7 @@
 /// tiles) fit every sm_80+ part, the 4090's 99 KiB of shared memory per block included.
 
 #include <tileconv/policy/tile_policy.cuh>
+#include <tileconv/policy/warp_specialized_tile_policy.cuh>
 #include <tileconv/policy/warpgroup_tile_policy.cuh>
 
 namespace tileconv {
@@ -62,8 +63,18 @@ using WgmmaNarrowPolicy = WarpgroupTilePolicy<64, 128, 2, 4, 2, true>;
 /// where a 128-pixel tile would be mostly padding: r50_3x3_c512_7 0.103 ms unsplit (small tile split 2: 0.170).
 using WgmmaSmallPolicy = WarpgroupTilePolicy<128, 64, 1, 4, 0, true>;
 
+/// 128 output channels x 128 pixels, warp-specialized (see `WarpSpecializedTilePolicy`): 2 producer warpgroups gather
+/// both operands into K-major stages, 2 consumer warpgroups issue wgmma from shared memory only, 4 stages (129 KiB,
+/// one block per SM, 113 registers). Faster than the square tile where its blocks do not fill two per SM, slower on
+/// long streams of blocks, where the square tile's second block per SM hides more: r50_3x3_c256_14 0.0675 ms
+/// (wgmma-square 0.086), r50_3x3_c128_28 0.0699 (0.0789), stride2_c128_56 0.0828 (0.104); seed shape 4.23 (4.18)
+/// (docs/perf-notes.md, v12).
+using WgmmaSpecializedPolicy = WarpSpecializedTilePolicy<128, 128, 2, 2, 4, 1>;
+
 static_assert(WgmmaSquarePolicy::kSmemBytes <= 113 * 1024 && WgmmaNarrowPolicy::kSmemBytes <= 113 * 1024 &&
                   WgmmaSmallPolicy::kSmemBytes <= 113 * 1024,
               "the wgmma tiles must fit twice in the 228 KiB of an sm_90 SM, less 1 KiB reserved per block");
+static_assert(WgmmaSpecializedPolicy::kSmemBytes <= 227 * 1024,
+              "the specialized tile must fit an sm_90 block's 227 KiB");
 
 } // namespace tileconv

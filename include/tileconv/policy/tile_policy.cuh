@@ -18,7 +18,8 @@ namespace tileconv {
 /// @tparam STAGES_   shared-memory pipeline depth: STAGES - 1 tiles are in flight while one is computed
 template <int BLOCK_OC_, int BLOCK_OW_, int BLOCK_R_, int WARPS_OC_, int WARPS_OW_, int STAGES_> struct TilePolicy {
   static constexpr MmaKind kMma = MmaKind::kWarp;
-  static constexpr int MIN_BLOCKS = 0; ///< no blocks-per-SM bound for ptxas (see `WarpgroupTilePolicy`)
+  static constexpr bool kWarpSpecialized = false; ///< one role for every warp (see `WarpSpecializedTilePolicy`)
+  static constexpr int MIN_BLOCKS = 0;            ///< no blocks-per-SM bound for ptxas (see `WarpgroupTilePolicy`)
   static constexpr int BLOCK_OC = BLOCK_OC_;
   static constexpr int BLOCK_OW = BLOCK_OW_;
   static constexpr int BLOCK_R = BLOCK_R_;

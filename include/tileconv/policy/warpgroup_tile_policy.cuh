@@ -29,6 +29,7 @@ struct WarpgroupTilePolicy {
   static constexpr int MIN_BLOCKS = MIN_BLOCKS_;
   static constexpr bool COPIES_UNDER_MMA = COPIES_UNDER_MMA_;
   static constexpr MmaKind kMma = MmaKind::kWarpgroup;
+  static constexpr bool kWarpSpecialized = false; ///< one role for every warp (see `WarpSpecializedTilePolicy`)
   static constexpr int BLOCK_OC = BLOCK_OC_;
   static constexpr int BLOCK_OW = BLOCK_OW_;
   /// One 128-byte row of TF32 per output channel and stage: the width of the 128-byte swizzle wgmma reads.

@@ -1,0 +1,93 @@
+#pragma once
+
+/// \file k_major_activation_gather.cuh
+/// Gathers (BLOCK_OW, 32) tiles of the implicit im2col matrix through registers into K-major shared-memory stages,
+/// rounded to TF32: the activation operand of the warp-specialized wgmma conv, which reads it from shared memory.
+
+#include <tileconv/device/conv2d_params.cuh>
+#include <tileconv/device/pixel_window.cuh>
+#include <tileconv/device/ptx.cuh>
+#include <tileconv/device/tile_coord.cuh>
+
+#include <cstdint>
+
+namespace tileconv {
+namespace detail {
+
+/// What a tap in the padding reads, with a zero stride: zeros come from memory like any value, so that padding costs
+/// no predicate and no select per load.
+static __device__ float const kPaddingZero = 0.0f;
+
+/// The channel-tiled gather (see `GatherKind::kChannelTiled`: k tile t is 32 channels from (t / taps) * 32 of tap
+/// t % taps) of the producer warpgroups. Producer thread i owns pixels i % 128, i % 128 + 128, ... of the tile and
+/// 32 / PRODUCERS consecutive channels of each, from (i / 128) * 32 / PRODUCERS: a warp's load of one channel covers
+/// 32 consecutive pixels (coalesced where the stride is 1), and its 16-byte stores of one pixel's 4 consecutive
+/// channels, one chunk of the pixel's 128-byte row, hit 8 distinct chunks per 8 lanes under the swizzle
+/// (conflict-free). Through registers rather than cp.async because TF32 wgmma truncates what it reads from shared
+/// memory: rounding on the way costs two instructions per value.
+template <class Policy> class KMajorActivationGather {
+public:
+  static constexpr int kPixels = Policy::kPixelsPerProducer;
+  static constexpr int kChannels = Policy::kChannelsPerProducer;
+  /// One k tile of this thread's pixels and channels, in registers between `load` and `store`.
+  using Values = float[kPixels][kChannels];
+
+  __device__ KMajorActivationGather(Conv2dParams const& params, TileCoord const& tile, int thread)
+      : params_(params), pixel_(thread % 128), channel0_(thread / 128 * kChannels),
+        image_(params.input + tile.image * params.input_image_stride + tile.group * params.input_group_stride) {
+#pragma unroll
+    for (int j = 0; j < kPixels; ++j) {
+      windows_[j] = PixelWindow(params, tile.pixel0 + pixel_ + j * 128);
+    }
+  }
+
+  /// Loads k tile `k_tile` of this thread's pixels and channels; zeros where a tap falls in the padding. Returns
+  /// before the loads land: `store` waits for them.
+  __device__ void load(Values& values, int k_tile) const {
+    int channel_tile = 0;
+    int tap = 0;
+    int r = 0;
+    int s = 0;
+    params_.filter_taps.divmod(k_tile, channel_tile, tap);
+    params_.filter_w.divmod(tap, r, s);
+    float const* const channels = image_ + std::int64_t{channel_tile * Policy::BLOCK_R + channel0_} * params_.in_plane;
+#pragma unroll
+    for (int j = 0; j < kPixels; ++j) {
+      int offset = 0;
+      bool const valid = windows_[j].tap_in_image(params_, r, s, offset);
+      float const* const source = valid ? channels + offset : &kPaddingZero;
+      std::int64_t const stride = valid ? params_.in_plane : 0;
+#pragma unroll
+      for (int c = 0; c < kChannels; ++c) {
+        values[j][c] = __ldg(source + stride * c);
+      }
+    }
+  }
+
+  /// Stores `values` into `stage` (BLOCK_OW rows of 32 floats, 1024-byte aligned), rounded to TF32: row m is pixel
+  /// m, its 16-byte chunk q (channels 4 q..4 q + 3) at chunk q ^ (m % 8), the 128-byte swizzle wgmma reads.
+  __device__ void store(float* stage, Values const& values) const {
+#pragma unroll
+    for (int j = 0; j < kPixels; ++j) {
+      int const pixel = pixel_ + j * 128;
+      float* const row = stage + pixel * Policy::BLOCK_R;
+#pragma unroll
+      for (int q = 0; q < kChannels / 4; ++q) {
+        float4 const chunk{to_tf32_operand(values[j][4 * q]), to_tf32_operand(values[j][4 * q + 1]),
+                           to_tf32_operand(values[j][4 * q + 2]), to_tf32_operand(values[j][4 * q + 3])};
+        // & 7, not % 8: rows 128 apart share the permutation, which the compiler then sees
+        *reinterpret_cast<float4*>(row + (((channel0_ / 4 + q) ^ (pixel & 7)) * 4)) = chunk;
+      }
+    }
+  }
+
+private:
+  Conv2dParams const& params_;
+  int pixel_;          ///< this thread's first pixel in the tile, 0..127
+  int channel0_;       ///< its first channel in the k tile
+  float const* image_; ///< channel 0 of this block's (image, group)
+  PixelWindow windows_[kPixels];
+};
+
+} // namespace detail
+} // namespace tileconv

@@ -1,0 +1,147 @@
+#pragma once
+
+/// \file warp_specialized_conv2d.cuh
+/// The implicit-GEMM conv2d of one block on Hopper with warp-specialized roles: producer warpgroups fill
+/// shared-memory stages, consumer warpgroups issue wgmma on them, and per-stage mbarriers hand each stage over.
+
+#include <tileconv/device/conv2d_params.cuh>
+#include <tileconv/device/filter_tile_loader.cuh>
+#include <tileconv/device/k_major_activation_gather.cuh>
+#include <tileconv/device/ptx.cuh>
+#include <tileconv/device/shared_storage.cuh>
+#include <tileconv/device/tile_coord.cuh>
+#include <tileconv/device/warpgroup_mma.cuh>
+#include <tileconv/device/wgmma.cuh>
+#include <tileconv/epilogue/output_tile_writer.cuh>
+#include <tileconv/policy/gather_kind.cuh>
+
+#include <cuda/ptx>
+
+#include <cstdint>
+
+namespace tileconv {
+namespace detail {
+
+/// @tparam Policy   a `WarpSpecializedTilePolicy`
+/// @tparam kGather  kChannelTiled: the producer's gather stores 32 channels of one tap per pixel row
+/// @tparam Epilogue the functor applied to each conv + bias value before it is stored
+template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializedConv2d {
+  static_assert(kGather == GatherKind::kChannelTiled,
+                "the warp-specialized kernel has the channel-tiled gather only (input channels per group a multiple "
+                "of 32)");
+  static constexpr int kThreads = Policy::kThreads;
+  static constexpr bool kNeedsSm90a = true;
+  static constexpr int kMinBlocksPerSm = Policy::MIN_BLOCKS;
+  using Mma = WarpgroupMma<Policy>;
+  using Gather = KMajorActivationGather<Policy>;
+  using Params = Conv2dKernelParams<Epilogue>;
+  static constexpr int kStages = Policy::STAGES;
+
+  /// STAGES ring buffers of the two operands (each stage a multiple of 1024 bytes, the swizzle's alignment), then
+  /// the mbarriers that pass each stage between the roles.
+  struct SharedStorage {
+    float filter[kStages][Policy::kFilterStageFloats];
+    float activation[kStages][Policy::kActivationStageFloats];
+    std::uint64_t full[kStages];  ///< completes when every producer thread has stored its part of the stage
+    std::uint64_t empty[kStages]; ///< completes when every consumer warp's wgmma have finished reading the stage
+  };
+  static_assert(sizeof(SharedStorage) + Policy::kSmemAlignment - 16 == Policy::kSmemBytes,
+                "the policy's shared-memory size must match the storage and its alignment slack");
+  static_assert(Policy::kFilterStageFloats * sizeof(float) % Policy::kSmemAlignment == 0 &&
+                    Policy::kActivationStageFloats * sizeof(float) % Policy::kSmemAlignment == 0,
+                "every stage must start at the swizzle's alignment");
+
+  __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
+    SharedStorage& smem =
+        *reinterpret_cast<SharedStorage*>(aligned_shared_storage<Policy::kSmemAlignment>(shared_bytes));
+    Conv2dParams const& conv = params.conv;
+    TileCoord const tile = tile_of<Policy>(conv, blockIdx);
+    int const thread = static_cast<int>(threadIdx.x);
+    if (thread == 0) {
+#pragma unroll
+      for (int stage = 0; stage < kStages; ++stage) {
+        cuda::ptx::mbarrier_init(&smem.full[stage], Policy::kProducerThreads);
+        cuda::ptx::mbarrier_init(&smem.empty[stage], Policy::kConsumerWarps);
+      }
+    }
+    __syncthreads(); // the barriers' initialization, visible to the block; the last block-wide barrier
+    if (thread < Policy::kProducerThreads) {
+      produce(conv, tile, thread, smem);
+    } else {
+      consume(params, tile, thread - Policy::kProducerThreads, smem);
+    }
+  }
+
+private:
+  __device__ static void wait(std::uint64_t* barrier, int parity) {
+    // the hint lets the hardware suspend the warp until the phase completes instead of spinning on issue slots
+    constexpr std::uint32_t kSuspendHintNs = 1000000;
+    while (!cuda::ptx::mbarrier_try_wait_parity(barrier, static_cast<std::uint32_t>(parity), kSuspendHintNs)) {
+    }
+  }
+
+  /// A producer thread: for each k tile, waits until the consumers have freed its stage, issues its share of the
+  /// filter tile's cp.async, loads its share of the next tile's activations into registers, stores this tile's
+  /// (loaded one step earlier, so that one tile's loads are in flight while the previous one is stored), and marks
+  /// the stage full once its copies have landed. (Keeping the filter copies a tile ahead as well, with a wait for all
+  /// but the newest group, measured slower: docs/perf-notes.md, v12.)
+  __device__ static void produce(Conv2dParams const& conv, TileCoord const& tile, int thread, SharedStorage& smem) {
+    FilterTileLoader<typename Policy::Producer, kGather> const filter_loader(conv, tile, thread);
+    Gather const gather(conv, tile, thread);
+    int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
+    // Fills stage `k_tile % kStages` with k tile `k_tile` (in `current`) and loads the next one into `next`.
+    auto const fill = [&](int k_tile, typename Gather::Values const& current, typename Gather::Values& next) {
+      int const stage = k_tile % kStages;
+      if (k_tile >= kStages) {
+        wait(&smem.empty[stage], (k_tile / kStages - 1) & 1);
+      }
+      filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
+      cp_async_commit();
+      if (k_tile + 1 < k_tiles) {
+        gather.load(next, tile.k_tile_begin + k_tile + 1);
+      }
+      gather.store(smem.activation[stage], current);
+      cp_async_wait<0>();
+      // this thread's writes to the stage, copies and stores, become visible to wgmma's async-proxy reads; the
+      // mbarrier's release and the consumers' acquire extend that to them
+      cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
+      cuda::ptx::mbarrier_arrive(&smem.full[stage]);
+    };
+    // two register buffers, swapped by unrolling: an array indexed by k_tile % 2 would live in local memory
+    typename Gather::Values even;
+    typename Gather::Values odd;
+    if (k_tiles > 0) {
+      gather.load(even, tile.k_tile_begin);
+    }
+    for (int k_tile = 0; k_tile < k_tiles; k_tile += 2) {
+      fill(k_tile, even, odd);
+      if (k_tile + 1 < k_tiles) {
+        fill(k_tile + 1, odd, even);
+      }
+    }
+  }
+
+  /// A consumer warpgroup: for each k tile, waits until its stage is full, issues its wgmma, then waits for the
+  /// previous tile's wgmma (one group stays in flight) and frees that tile's stage. Then the output writer.
+  __device__ static void consume(Params const& params, TileCoord const& tile, int thread, SharedStorage& smem) {
+    Mma const mma(thread);
+    typename Mma::Accumulators acc;
+    Mma::clear(acc);
+    int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
+    bool const releases = thread % 32 == 0; // one arrival per consumer warp
+    for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
+      int const stage = k_tile % kStages;
+      wait(&smem.full[stage], (k_tile / kStages) & 1);
+      mma.issue_from_shared(smem.filter[stage], smem.activation[stage], acc);
+      wgmma_wait<1>();
+      if (k_tile > 0 && releases) {
+        cuda::ptx::mbarrier_arrive(&smem.empty[(k_tile - 1) % kStages]);
+      }
+    }
+    wgmma_wait<0>();
+    mma.for_each(acc, OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile));
+  }
+};
+
+} // namespace detail
+} // namespace tileconv
