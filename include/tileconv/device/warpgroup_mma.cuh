@@ -66,23 +66,8 @@ public:
         a[step][i][3] = __float_as_uint(to_tf32_operand(fragment[4 * Policy::kActivationPitch + 8]));
       }
     }
-    // (kMmaN, 8) K-major slices of the filter stage: kMmaN rows further per j, 32 bytes further per k step
-    std::uint64_t const filter = swizzled_k_major_descriptor(filter_stage);
-    constexpr int kRowBytes = Policy::BLOCK_R * int(sizeof(float));
-    constexpr int kStepBytes = Policy::kMmaK * int(sizeof(float));
-    wgmma_fence();
-#pragma unroll
-    for (int step = 0; step < Policy::kMmaStepsR; ++step) {
-#pragma unroll
-      for (int i = 0; i < Policy::kMmasOw; ++i) {
-#pragma unroll
-        for (int j = 0; j < Policy::kMmasOc; ++j) {
-          wgmma_tf32<Policy::kMmaN>(acc[i][j], a[step][i],
-                                    filter + (j * Policy::kMmaN * kRowBytes + step * kStepBytes) / 16);
-        }
-      }
-    }
-    wgmma_commit();
+    issue_stage(
+        filter_stage, [&](int step, int i) -> std::uint32_t const(&)[4] { return a[step][i]; }, acc);
     if constexpr (Policy::COPIES_UNDER_MMA) {
       issue_copies();
     }
@@ -100,25 +85,12 @@ public:
   /// filter_stage: (BLOCK_OC, BLOCK_R); activation_stage: (BLOCK_OW, BLOCK_R), row = pixel; both K-major with the
   /// 128-byte swizzle, 1024-byte aligned, and rounded to TF32 already (wgmma truncates what it reads).
   __device__ void issue_from_shared(float const* filter_stage, float const* activation_stage, Accumulators& acc) const {
-    // (64, 8) and (kMmaN, 8) K-major slices: 64 or kMmaN rows further per i or j, 32 bytes further per k step
+    // (64, 8) K-major slices of this warpgroup's pixels: 64 rows further per i, 32 bytes further per k step
     std::uint64_t const activation =
         swizzled_k_major_descriptor(activation_stage + warpgroup_pixel0_ * Policy::BLOCK_R);
-    std::uint64_t const filter = swizzled_k_major_descriptor(filter_stage);
-    constexpr int kRowBytes = Policy::BLOCK_R * int(sizeof(float));
-    constexpr int kStepBytes = Policy::kMmaK * int(sizeof(float));
-    wgmma_fence();
-#pragma unroll
-    for (int step = 0; step < Policy::kMmaStepsR; ++step) {
-#pragma unroll
-      for (int i = 0; i < Policy::kMmasOw; ++i) {
-#pragma unroll
-        for (int j = 0; j < Policy::kMmasOc; ++j) {
-          wgmma_tf32<Policy::kMmaN>(acc[i][j], activation + (i * Policy::kMmaM * kRowBytes + step * kStepBytes) / 16,
-                                    filter + (j * Policy::kMmaN * kRowBytes + step * kStepBytes) / 16);
-        }
-      }
-    }
-    wgmma_commit();
+    issue_stage(
+        filter_stage,
+        [&](int step, int i) { return activation + (i * Policy::kMmaM * kRowBytes + step * kStepBytes) / 16; }, acc);
   }
 
   /// Calls store(channel in tile, pixel in tile, value) for each accumulator element of this thread.
@@ -138,6 +110,30 @@ public:
   }
 
 private:
+  static constexpr int kRowBytes = Policy::BLOCK_R * int(sizeof(float)); ///< one K-major row of a stage
+  static constexpr int kStepBytes = Policy::kMmaK * int(sizeof(float));  ///< one k8 step along such a row
+
+  /// Issues one stage's wgmma as one committed group: for each k step and pixel slice i, `a(step, i)` is the A
+  /// operand (this thread's fragment registers, or a shared-memory descriptor), against the (kMmaN, 8) K-major
+  /// slices of the filter stage, kMmaN rows further per j and 32 bytes further per k step.
+  template <class AOperand>
+  __device__ static void issue_stage(float const* filter_stage, AOperand&& a, Accumulators& acc) {
+    std::uint64_t const filter = swizzled_k_major_descriptor(filter_stage);
+    wgmma_fence();
+#pragma unroll
+    for (int step = 0; step < Policy::kMmaStepsR; ++step) {
+#pragma unroll
+      for (int i = 0; i < Policy::kMmasOw; ++i) {
+#pragma unroll
+        for (int j = 0; j < Policy::kMmasOc; ++j) {
+          wgmma_tf32<Policy::kMmaN>(acc[i][j], a(step, i),
+                                    filter + (j * Policy::kMmaN * kRowBytes + step * kStepBytes) / 16);
+        }
+      }
+    }
+    wgmma_commit();
+  }
+
   int warpgroup_pixel0_; ///< first pixel of this warpgroup's share of the tile
   int pixel0_;           ///< pixel (row g of the warp's fragments) of A fragment element 0 and accumulator element 0
   int k_;                ///< reduction offset t = lane % 4 of the A fragments within one k8 step
