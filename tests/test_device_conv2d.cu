@@ -67,10 +67,15 @@ TEST_CASE("with a workspace the filter is reordered, and copied 16 bytes at a ti
           "[gpu][conv2d][workspace]") {
   // The workspace is what every policy asks for (the reordered filter, and the default launcher's split-K partial
   // sums where it splits), placed 0 or 4 bytes past a 256-byte boundary: 16-byte filter copies, or 4-byte ones
-  // from the same reordered filter (Conv2dParams::filter_vector_copies). Small edge shapes whose channels per group
-  // the channel-tiled gather takes, so that the sanitizers run this too; the fuzz covers the other sizes.
-  std::string const name = GENERATE(as<std::string>{}, "3x3 pad 1 with bias", "stride 2, odd H/W, pad 1",
-                                    "dilation 2, pad 2", "groups 2 with bias");
+  // from the same reordered filter (Conv2dParams::filter_vector_copies); for the warp-specialized policy, its tile
+  // image read by bulk copies, or the reordered filter (Conv2dParams::filter_tile_image). Small edge shapes whose
+  // channels per group the channel-tiled gather takes (the last three: 32, which the warp-specialized policy needs,
+  // with 64, 128 and 20 output channels per group, so whole and partial channel tiles of its image), so that the
+  // sanitizers run this too; the fuzz covers the other sizes.
+  std::string const name =
+      GENERATE(as<std::string>{}, "3x3 pad 1 with bias", "stride 2, odd H/W, pad 1", "dilation 2, pad 2",
+               "groups 2 with bias", "batch 1, 3x3 pad 1", "groups 2, 128 output channels per group",
+               "groups 2, 32 channels and 20 output channels per group");
   std::size_t const misalignment = GENERATE(std::size_t{0}, std::size_t{4});
   ShapeCase const shape = require_shape(name);
   INFO(describe(shape) << ", workspace " << misalignment << " bytes past a 256-byte boundary");

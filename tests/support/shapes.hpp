@@ -121,6 +121,8 @@ inline std::vector<ShapeCase> const& shapes() {
       // --- groups
       {"groups 2 with bias", conv(2, 32, 14, 14, 32, 3, 3).pad(1, 1).groups(2), true, ShapeKind::kEdge},
       {"groups 4", conv(2, 32, 15, 13, 64, 3, 3).pad(1, 1).groups(4), false, ShapeKind::kEdge},
+      {"groups 2, 32 channels and 20 output channels per group", conv(2, 64, 15, 17, 40, 3, 3).pad(1, 1).groups(2),
+       true, ShapeKind::kEdge},
       {"groups 2, 128 output channels per group", conv(2, 64, 12, 12, 256, 3, 3).pad(1, 1).groups(2), true,
        ShapeKind::kEdge},
       {"groups 4, K/groups=18 (edge channel tile in every group)", conv(2, 8, 11, 9, 72, 3, 3).pad(1, 1).groups(4),

@@ -19,6 +19,8 @@ struct Conv2dParams {
   bool filter_reordered = false;     ///< filter in (K, R, S, C / groups) order and rounded to TF32
                                      ///< (device/filter_reorder.cuh), else PyTorch's, as given
   bool filter_vector_copies = false; ///< reordered and 16-byte aligned: tiles copied 16 bytes at a time
+  bool filter_tile_image = false;    ///< the filter as a warp-specialized policy's stages, tile after tile
+                                     ///< (device/filter_reorder.cuh, FilterTileImage), 16-byte aligned
   float const* bias = nullptr;
   float* output = nullptr;
 

@@ -72,7 +72,8 @@ template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmC
       }
     });
 
-    mma.for_each(acc, OutputTileWriter<Epilogue>(conv, params.epilogue, tile));
+    OutputTileWriter<Epilogue>(conv, params.epilogue, tile)
+        .template write<Policy::BLOCK_OC, Policy::BLOCK_OW>([&](auto const& store) { mma.for_each(acc, store); });
   }
 };
 

@@ -80,28 +80,45 @@ private:
     }
   }
 
-  /// A producer thread: for each k tile, waits until the consumers have freed its stage, issues its share of the
-  /// filter tile's cp.async, loads its share of the next tile's activations into registers, stores this tile's
-  /// (loaded one step earlier, so that one tile's loads are in flight while the previous one is stored), and marks
-  /// the stage full once its copies have landed. (Keeping the filter copies a tile ahead as well, with a wait for all
-  /// but the newest group, measured slower: docs/perf-notes.md, v12.)
+  /// A producer thread: for each k tile, waits until the consumers have freed its stage, starts the filter tile's
+  /// copy, loads its share of the next tile's activations into registers, stores this tile's (loaded one step
+  /// earlier, so that one tile's loads are in flight while the previous one is stored), and marks the stage full.
+  /// The filter tile comes from the launcher's tile image as one bulk copy by thread 0, which completes on the
+  /// stage's "full" barrier by itself; without the image (no or a misaligned workspace), every producer thread
+  /// copies its share of the filter, in place or reordered, and waits for it before it arrives.
   __device__ static void produce(Conv2dParams const& conv, TileCoord const& tile, int thread, SharedStorage& smem) {
     FilterTileLoader<typename Policy::Producer, kGather> const filter_loader(conv, tile, thread);
     Gather const gather(conv, tile, thread);
     int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
+    // this block's tiles in the launcher's tile image: rows oc0.. of the group, tile_rows (the last channel tile may
+    // hold fewer than BLOCK_OC; wgmma reads stale rows past them into accumulators the writer skips) of 128 bytes
+    int const tile_rows = min(Policy::BLOCK_OC, conv.gemm_m - tile.oc0);
+    std::uint32_t const filter_tile_bytes = static_cast<std::uint32_t>(tile_rows) * Policy::BLOCK_R * sizeof(float);
+    float const* const filter_tiles = conv.filter + (std::int64_t{tile.group} * conv.gemm_m + tile.oc0) * conv.gemm_k;
     // Fills stage `k_tile % kStages` with k tile `k_tile` (in `current`) and loads the next one into `next`.
     auto const fill = [&](int k_tile, typename Gather::Values const& current, typename Gather::Values& next) {
       int const stage = k_tile % kStages;
       if (k_tile >= kStages) {
         wait(&smem.empty[stage], (k_tile / kStages - 1) & 1);
       }
-      filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
-      cp_async_commit();
+      if (!conv.filter_tile_image) {
+        filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
+        cp_async_commit();
+      } else if (thread == 0) {
+        // announced before the copy and before this thread's arrival, so the phase cannot complete without it
+        cuda::ptx::mbarrier_expect_tx(cuda::ptx::sem_relaxed, cuda::ptx::scope_cta, cuda::ptx::space_shared,
+                                      &smem.full[stage], filter_tile_bytes);
+        cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, smem.filter[stage],
+                                 filter_tiles + std::int64_t{tile.k_tile_begin + k_tile} * tile_rows * Policy::BLOCK_R,
+                                 filter_tile_bytes, &smem.full[stage]);
+      }
       if (k_tile + 1 < k_tiles) {
         gather.load(next, tile.k_tile_begin + k_tile + 1);
       }
       gather.store(smem.activation[stage], current);
-      cp_async_wait<0>();
+      if (!conv.filter_tile_image) {
+        cp_async_wait<0>();
+      }
       // this thread's writes to the stage, copies and stores, become visible to wgmma's async-proxy reads; the
       // mbarrier's release and the consumers' acquire extend that to them
       cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
@@ -139,7 +156,8 @@ private:
       }
     }
     wgmma_wait<0>();
-    mma.for_each(acc, OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile));
+    OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)
+        .template write<Policy::BLOCK_OC, Policy::BLOCK_OW>([&](auto const& store) { mma.for_each(acc, store); });
   }
 };
 

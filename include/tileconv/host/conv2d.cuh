@@ -148,14 +148,17 @@ public:
       // workspace: [reordered filter, when it fits][split-K partials]
       std::size_t const filter_bytes = reordered_filter_bytes(args.problem);
       if (filter_bytes > 0 && args.workspace_bytes >= workspace_size(args.problem, split_k)) {
-        Status const reordered = reorder_filter(args, stream, cuda_error);
+        bool const aligned_16 = reinterpret_cast<std::uintptr_t>(args.workspace) % 16 == 0;
+        // a tile image is read by bulk copies, which need 16-byte alignment
+        bool const tile_image = Policy::kWarpSpecialized && aligned_16;
+        Status const reordered = reorder_filter(args, tile_image, stream, cuda_error);
         if (reordered != Status::kSuccess) {
           return reordered;
         }
         params.conv.filter = static_cast<float const*>(args.workspace);
-        params.conv.filter_reordered = reorders_filter(args.problem);
-        params.conv.filter_vector_copies =
-            params.conv.filter_reordered && reinterpret_cast<std::uintptr_t>(args.workspace) % 16 == 0;
+        params.conv.filter_tile_image = tile_image;
+        params.conv.filter_reordered = !tile_image && reorders_filter(args.problem);
+        params.conv.filter_vector_copies = params.conv.filter_reordered && aligned_16;
         if (split_k > 1) {
           params.conv.partials = reinterpret_cast<float*>(static_cast<unsigned char*>(args.workspace) + filter_bytes);
         }
@@ -192,26 +195,48 @@ private:
     return gather_for(problem) == GatherKind::kChannelTiled && channel_tiled_applies(problem);
   }
 
-  /// Bytes of the filter's copy in the workspace, 256-byte aligned: reordered for the channel-tiled gather; for a wgmma
-  /// policy with the analytic gather, rounded to TF32 in its own order (wgmma would truncate the filter read in place,
-  /// a bias of -2^-11 per product, 4.1e-4 relative error instead of 2.6e-4); else 0: the gather reads it in place.
+  /// Bytes of the filter's copy in the workspace, 256-byte aligned: reordered for the channel-tiled gather (or a
+  /// warp-specialized policy's tile image, of the same size); for a wgmma policy with the analytic gather, rounded to
+  /// TF32 in its own order (wgmma would truncate the filter read in place, a bias of -2^-11 per product, 4.1e-4
+  /// relative error instead of 2.6e-4); else 0: the gather reads it in place.
   static constexpr std::size_t reordered_filter_bytes(Conv2dProblem const& problem) {
     return reorders_filter(problem) ? detail::filter_copy_bytes(problem)
                                     : detail::required_filter_copy_bytes<Policy>(problem);
   }
 
-  /// Copies the filter into the workspace, rounded to TF32, on `stream`: in (K, R, S, C / groups) order for the
-  /// channel-tiled gather, else in its own (K, C / groups, R, S) order (one "channel" of C / groups * R * S, one tap).
-  static Status reorder_filter(Conv2dArguments const& args, cudaStream_t stream, cudaError_t* cuda_error) {
+  /// Copies the filter into the workspace, rounded to TF32, on `stream`: as the tile image of a warp-specialized
+  /// policy where `tile_image`; else in (K, R, S, C / groups) order for the channel-tiled gather, or in its own
+  /// (K, C / groups, R, S) order (one "channel" of C / groups * R * S, one tap).
+  static Status reorder_filter(Conv2dArguments const& args, bool tile_image, cudaStream_t stream,
+                               cudaError_t* cuda_error) {
     Conv2dProblem const& problem = args.problem;
+    if constexpr (Policy::kWarpSpecialized) {
+      if (tile_image) {
+        using Image = detail::FilterTileImage<Policy::BLOCK_OC>;
+        typename Image::Params const params{args.filter,
+                                            static_cast<float*>(args.workspace),
+                                            static_cast<int>(problem.filter_elements()),
+                                            problem.gemm_m(),
+                                            problem.gemm_k(),
+                                            detail::FastDivmod(problem.filter_h * problem.filter_w)};
+        return launch_per_element<Image>(params, params.elements, stream, cuda_error);
+      }
+    }
     int const taps = reorders_filter(problem) ? problem.filter_h * problem.filter_w : 1;
     detail::FilterReorder::Params const params{args.filter, static_cast<float*>(args.workspace),
                                                static_cast<int>(problem.filter_elements()),
                                                detail::FastDivmod(problem.gemm_k() / taps), detail::FastDivmod(taps)};
-    using Reorder = detail::FilterReorder;
-    int const blocks = (params.elements + Reorder::kThreads - 1) / Reorder::kThreads;
-    int const grid = blocks < 4096 ? blocks : 4096; // grid-stride beyond
-    detail::conv2d_kernel<Reorder, Reorder::Params><<<grid, Reorder::kThreads, 0, stream>>>(params);
+    return launch_per_element<detail::FilterReorder>(params, params.elements, stream, cuda_error);
+  }
+
+  /// Launches `Functor`, one thread per element of `elements`, on `stream`: at most 4096 blocks, whose threads
+  /// stride over the rest.
+  template <class Functor>
+  static Status launch_per_element(typename Functor::Params const& params, std::int64_t elements, cudaStream_t stream,
+                                   cudaError_t* cuda_error) {
+    std::int64_t const blocks = (elements + Functor::kThreads - 1) / Functor::kThreads;
+    int const grid = blocks < 4096 ? static_cast<int>(blocks) : 4096;
+    detail::conv2d_kernel<Functor, typename Functor::Params><<<grid, Functor::kThreads, 0, stream>>>(params);
     return detail::status_from_cuda(cudaGetLastError(), cuda_error);
   }
 

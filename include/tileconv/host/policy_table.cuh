@@ -158,17 +158,22 @@ namespace detail {
 //          0.94, stride2_c128_56 0.0828 ms -> 1.1, seed 4.23 ms -> 0.86: 0.85, a little under the fit, because the
 //          model's square tile at two blocks per SM is optimistic for grids of one round (r50_3x3_c128_28: 0.064 ms
 //          estimated, 0.079 measured) and the specialized tile wins there; the seed shape then also takes it, 1%
-//          slower than the square tile in the sweep. The channel-tiled gather only (`make_launch_plan`).
+//          slower than the square tile in the sweep. The channel-tiled gather only (`make_launch_plan`). Session 9
+//          (perf-notes v14: the filter tile as one bulk copy from a tile image, the writer's tests once per tile;
+//          H200 sweep, 40-run medians) took 7-12% off every row it leads (r50_3x3_c256_14 0.0694 -> 0.0643 ms,
+//          r50_3x3_c128_28 -9%, seed -11%, stride2_c128_56 -12%): 0.85 x 0.9 = 0.77. Registers 127 (one block per SM
+//          still); no choice of the suite changes.
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
-// perf-notes v7 (the channel-tiled loop now exists with and without A rounding): no block count changed. They only
+// perf-notes v7 (the channel-tiled loop now exists with and without A rounding), and for sm_90a in session 9 after
+// perf-notes v14 (the output writer's per-tile stores): no block count changed. They only
 // matter through the blocks per SM they allow: re-measure when a kernel's register count crosses a threshold (two
 // square-tile blocks fit at any count a thread can have, 255).
 inline constexpr PolicyCandidate kSm90Candidates[] = {
-    {PolicyId::kLargeTile, 208, 248, 1.25, 1.25},  {PolicyId::kNarrowTile, 124, 128, 0.88, 0.88},
-    {PolicyId::kSmallTile, 72, 78, 1.0, 0.25},     {PolicyId::kSquareTile, 208, 250, 1.3, 1.2},
-    {PolicyId::kWgmmaSquare, 124, 128, 1.1, 0.87}, {PolicyId::kWgmmaNarrow, 110, 128, 0.8, 0.68},
-    {PolicyId::kWgmmaSmall, 168, 162, 0.75, 0.68}, {PolicyId::kWgmmaSpecialized, 113, 113, 0.85, 0.85},
+    {PolicyId::kLargeTile, 208, 246, 1.25, 1.25},  {PolicyId::kNarrowTile, 122, 98, 0.88, 0.88},
+    {PolicyId::kSmallTile, 72, 72, 1.0, 0.25},     {PolicyId::kSquareTile, 210, 255, 1.3, 1.2},
+    {PolicyId::kWgmmaSquare, 128, 128, 1.1, 0.87}, {PolicyId::kWgmmaNarrow, 110, 128, 0.8, 0.68},
+    {PolicyId::kWgmmaSmall, 168, 168, 0.75, 0.68}, {PolicyId::kWgmmaSpecialized, 127, 127, 0.77, 0.77},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are
