@@ -6,6 +6,7 @@
 /// order in which the channel-tiled gathers walk the reduction, so that each filter tile row is contiguous in memory;
 /// or, for the warp-specialized policies, whole shared-memory stages one after the other.
 
+#include <tileconv/config.cuh>
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/fast_divmod.cuh>
 #include <tileconv/device/ptx.cuh>
@@ -30,7 +31,10 @@ struct FilterReorder {
   };
 
   __device__ void operator()(Params const& params, unsigned char* /*shared_bytes*/) const {
-    for (int index = blockIdx.x * kThreads + threadIdx.x; index < params.elements; index += gridDim.x * kThreads) {
+    // 64-bit: the last stride past an element count near 2^31 must not wrap
+    for (std::int64_t step = std::int64_t{blockIdx.x} * kThreads + threadIdx.x; step < params.elements;
+         step += std::int64_t{gridDim.x} * kThreads) {
+      int const index = static_cast<int>(step);
       int row_tap = 0;
       int c = 0;
       int row = 0;
@@ -52,36 +56,59 @@ struct FilterReorder {
 template <int kTileRows> struct FilterTileImage {
   static constexpr int kThreads = 256;
   static constexpr int kTileColumns = 32; ///< BLOCK_R: one 128-byte row
+  static constexpr int kTileFloats = kTileRows * kTileColumns;
 
   struct Params {
     float const* kcrs;
     float* image;
-    int elements;    ///< of the filter
-    int gemm_m;      ///< output channels per group
-    int gemm_k;      ///< C / groups * R * S, a multiple of kTileColumns
-    FastDivmod taps; ///< k tile -> (channel tile of the reduction, tap)
+    int elements;                   ///< of the filter
+    int gemm_m;                     ///< output channels per group
+    int gemm_k;                     ///< C / groups * R * S, a multiple of kTileColumns
+    FastDivmod group_floats;        ///< element -> (group, element in the group): gemm_m * gemm_k
+    FastDivmod channel_tile_floats; ///< -> (channel tile, element in it): kTileRows (or gemm_m) * gemm_k
+    FastDivmod last_tile_floats;    ///< last channel tile's stage: (k tile, element in it), its rows * kTileColumns
+    FastDivmod taps;                ///< k tile -> (channel tile of the reduction, tap)
   };
 
+  /// The parameters for a filter of `groups` groups of (gemm_m, gemm_k).
+  static Params make(float const* kcrs, float* image, int groups, int gemm_m, int gemm_k, int taps) {
+    int const last_tile_rows = gemm_m - (gemm_m - 1) / kTileRows * kTileRows;
+    return {kcrs, image, groups * gemm_m * gemm_k, gemm_m, gemm_k, FastDivmod(gemm_m * gemm_k),
+            // a group of fewer than kTileRows channels is one tile (and kTileRows * gemm_k might not fit in an int)
+            FastDivmod((gemm_m < kTileRows ? gemm_m : kTileRows) * gemm_k), FastDivmod(last_tile_rows * kTileColumns),
+            FastDivmod(taps)};
+  }
+
+  /// The offset in the (K, C / groups, R, S) filter of the value that element `index` of the image holds.
+  TILECONV_HOST_DEVICE static std::int64_t source(Params const& params, int index) {
+    int group = 0;
+    int in_group = 0;
+    int channel_tile = 0;
+    int in_tiles = 0;
+    params.group_floats.divmod(index, group, in_group);
+    params.channel_tile_floats.divmod(in_group, channel_tile, in_tiles);
+    int const oc0 = channel_tile * kTileRows;
+    int k_tile = in_tiles / kTileFloats;
+    int element = in_tiles % kTileFloats;
+    if (oc0 + kTileRows > params.gemm_m) { // the last, partial channel tile: fewer rows per stage
+      params.last_tile_floats.divmod(in_tiles, k_tile, element);
+    }
+    int const row = element / kTileColumns;
+    int const stored_column = element % kTileColumns;
+    int const column = ((stored_column / 4) ^ (row % 8)) * 4 + stored_column % 4;
+    int reduction_tile = 0;
+    int tap = 0;
+    params.taps.divmod(k_tile, reduction_tile, tap);
+    int const channel = reduction_tile * kTileColumns + column;
+    std::int64_t const filter_row = std::int64_t{group} * params.gemm_m + oc0 + row;
+    return filter_row * params.gemm_k + channel * params.taps.divisor() + tap;
+  }
+
   __device__ void operator()(Params const& params, unsigned char* /*shared_bytes*/) const {
-    int const group_elements = params.gemm_m * params.gemm_k;
-    for (int index = blockIdx.x * kThreads + threadIdx.x; index < params.elements; index += gridDim.x * kThreads) {
-      // integer divisions: a pass over the filter once per launch, not an inner loop
-      int const group = index / group_elements;
-      int const in_group = index % group_elements;
-      int const oc0 = in_group / (kTileRows * params.gemm_k) * kTileRows;
-      int const tile_rows = min(kTileRows, params.gemm_m - oc0);
-      int const in_tiles = in_group - oc0 * params.gemm_k;
-      int const k_tile = in_tiles / (tile_rows * kTileColumns);
-      int const row = in_tiles % (tile_rows * kTileColumns) / kTileColumns;
-      int const stored_column = in_tiles % kTileColumns;
-      int const column = ((stored_column / 4) ^ (row % 8)) * 4 + stored_column % 4;
-      int reduction_tile = 0;
-      int tap = 0;
-      params.taps.divmod(k_tile, reduction_tile, tap);
-      int const channel = reduction_tile * kTileColumns + column;
-      std::int64_t const filter_row = std::int64_t{group} * params.gemm_m + oc0 + row;
-      params.image[index] =
-          round_to_tf32(params.kcrs[filter_row * params.gemm_k + channel * params.taps.divisor() + tap]);
+    for (std::int64_t step = std::int64_t{blockIdx.x} * kThreads + threadIdx.x; step < params.elements;
+         step += std::int64_t{gridDim.x} * kThreads) {
+      int const index = static_cast<int>(step); // below 2^31: the filter's element count
+      params.image[index] = round_to_tf32(params.kcrs[source(params, index)]);
     }
   }
 };

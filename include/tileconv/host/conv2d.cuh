@@ -213,12 +213,9 @@ private:
     if constexpr (Policy::kWarpSpecialized) {
       if (tile_image) {
         using Image = detail::FilterTileImage<Policy::BLOCK_OC>;
-        typename Image::Params const params{args.filter,
-                                            static_cast<float*>(args.workspace),
-                                            static_cast<int>(problem.filter_elements()),
-                                            problem.gemm_m(),
-                                            problem.gemm_k(),
-                                            detail::FastDivmod(problem.filter_h * problem.filter_w)};
+        typename Image::Params const params =
+            Image::make(args.filter, static_cast<float*>(args.workspace), problem.groups, problem.gemm_m(),
+                        problem.gemm_k(), problem.filter_h * problem.filter_w);
         return launch_per_element<Image>(params, params.elements, stream, cuda_error);
       }
     }
