@@ -10,6 +10,7 @@
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/fast_divmod.cuh>
 #include <tileconv/device/ptx.cuh>
+#include <tileconv/device/swizzle.cuh>
 
 #include <cstdint>
 
@@ -95,7 +96,7 @@ template <int kTileRows> struct FilterTileImage {
     }
     int const row = element / kTileColumns;
     int const stored_column = element % kTileColumns;
-    int const column = ((stored_column / 4) ^ (row % 8)) * 4 + stored_column % 4;
+    int const column = swizzled_column(row, stored_column); // the swizzle is its own inverse
     int reduction_tile = 0;
     int tap = 0;
     params.taps.divmod(k_tile, reduction_tile, tap);

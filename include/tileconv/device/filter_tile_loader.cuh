@@ -5,6 +5,7 @@
 
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/ptx.cuh>
+#include <tileconv/device/swizzle.cuh>
 #include <tileconv/device/tile_coord.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/policy/mma_kind.cuh>
@@ -18,8 +19,7 @@ namespace detail {
 /// and for wgmma the 16-byte chunks of each row permuted by the 128-byte swizzle (chunk c of row r at c ^ (r % 8)).
 template <class Policy> __device__ int filter_stage_offset(int row, int column) {
   if constexpr (Policy::kMma == MmaKind::kWarpgroup) {
-    // & 7, not % 8: the compiler then sees that rows a multiple of 8 apart share the permutation
-    return row * Policy::kFilterPitch + ((column / 4) ^ (row & 7)) * 4 + column % 4;
+    return row * Policy::kFilterPitch + swizzled_column(row, column);
   } else {
     return row * Policy::kFilterPitch + column;
   }

@@ -7,6 +7,7 @@
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/pixel_window.cuh>
 #include <tileconv/device/ptx.cuh>
+#include <tileconv/device/swizzle.cuh>
 #include <tileconv/device/tile_coord.cuh>
 
 #include <cstdint>
@@ -75,8 +76,7 @@ public:
       for (int q = 0; q < kChannels / 4; ++q) {
         float4 const chunk{to_tf32_operand(values[j][4 * q]), to_tf32_operand(values[j][4 * q + 1]),
                            to_tf32_operand(values[j][4 * q + 2]), to_tf32_operand(values[j][4 * q + 3])};
-        // & 7, not % 8: rows 128 apart share the permutation, which the compiler then sees
-        *reinterpret_cast<float4*>(row + (((channel0_ / 4 + q) ^ (pixel & 7)) * 4)) = chunk;
+        *reinterpret_cast<float4*>(row + swizzled_chunk(pixel, channel0_ / 4 + q) * 4) = chunk;
       }
     }
   }
