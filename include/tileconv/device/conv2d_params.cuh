@@ -49,6 +49,7 @@ struct Conv2dParams {
 
   FastDivmod filter_taps; ///< reduction index -> (channel, tap), tap = r * filter_w + s
   FastDivmod filter_w;    ///< tap -> (r, s)
+  int filter_h = 0;       ///< where a walk over consecutive taps moves to the next channel
   FastDivmod out_w;       ///< output pixel -> (p, q)
   FastDivmod groups;      ///< image * groups + group -> (image, group)
 
@@ -89,6 +90,7 @@ struct Conv2dParams {
     params.output_elements = problem.output_elements();
     params.filter_taps = FastDivmod(problem.filter_h * problem.filter_w);
     params.filter_w = FastDivmod(problem.filter_w);
+    params.filter_h = problem.filter_h;
     params.out_w = FastDivmod(problem.out_w());
     params.groups = FastDivmod(problem.groups);
     params.input_image_stride = std::int64_t{problem.in_channels} * params.in_plane;

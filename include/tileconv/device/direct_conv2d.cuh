@@ -646,7 +646,7 @@ private:
     __device__ void scalar(float* dst, float const* src, bool valid) const { cp_async_zfill<4>(dst, src, valid); }
     /// 16 bytes, L2 only (.cg): a block reads its input once; the halo rows it shares with a neighbour meet in L2.
     __device__ void vector(float* dst, float const* src, bool valid) const {
-      std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
+      std::uint32_t const dst_addr = shared_address(dst);
       int const src_bytes = valid ? 16 : 0;
       asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
     }

@@ -42,21 +42,44 @@ public:
     }
   }
 
-  /// Loads k tile `k_tile` of this thread's pixels and channels; zeros where a tap falls in the padding. Returns
-  /// before the loads land: `store` waits for them.
-  __device__ void load(Values& values, int k_tile) const {
+  /// Which k tile `load` reads: the first of this thread's channel planes of the tile's 32 channels, and its filter
+  /// tap (r, s). Producers walk it from k tile to k tile with `advance` instead of dividing each k tile's index.
+  struct Cursor {
+    float const* channels;
+    int r;
+    int s;
+  };
+
+  /// The cursor at k tile `k_tile`.
+  __device__ Cursor cursor(int k_tile) const {
     int channel_tile = 0;
     int tap = 0;
     int r = 0;
     int s = 0;
     params_.filter_taps.divmod(k_tile, channel_tile, tap);
     params_.filter_w.divmod(tap, r, s);
-    float const* const channels = image_ + std::int64_t{channel_tile * Policy::BLOCK_R + channel0_} * params_.in_plane;
+    return {image_ + std::int64_t{channel_tile * Policy::BLOCK_R + channel0_} * params_.in_plane, r, s};
+  }
+
+  /// Moves `cursor` to the next k tile: the next tap, after the last one the first tap of the next 32 channels.
+  __device__ void advance(Cursor& cursor) const {
+    if (++cursor.s == params_.filter_w.divisor()) {
+      cursor.s = 0;
+      if (++cursor.r == params_.filter_h) {
+        cursor.r = 0;
+        cursor.channels += std::int64_t{Policy::BLOCK_R} * params_.in_plane;
+      }
+    }
+  }
+
+  /// Loads the k tile at `cursor` of this thread's pixels and channels; zeros where a tap falls in the padding.
+  /// Returns before the loads land: `store` waits for them.
+  __device__ void load(Values& values, Cursor const& cursor) const {
 #pragma unroll
     for (int j = 0; j < kPixels; ++j) {
       int offset = 0;
-      bool const valid = windows_[j].tap_in_image(params_, r, s, offset);
-      float const* const source = valid ? channels + offset : &kPaddingZero;
+      bool const valid = windows_[j].tap_in_image(params_, cursor.r, cursor.s, offset);
+      float const* const source = valid ? cursor.channels + offset : &kPaddingZero;
       std::int64_t const stride = valid ? params_.in_plane : 0;
 #pragma unroll
       for (int c = 0; c < kChannels; ++c) {
@@ -65,18 +88,23 @@ public:
     }
   }
 
-  /// Stores `values` into `stage` (BLOCK_OW rows of 32 floats, 1024-byte aligned), rounded to TF32: row m is pixel
-  /// m, its 16-byte chunk q (channels 4 q..4 q + 3) at chunk q ^ (m % 8), the 128-byte swizzle wgmma reads.
-  __device__ void store(float* stage, Values const& values) const {
+  /// Stores `values` into the stage at shared address `stage` (BLOCK_OW rows of 32 floats, 1024-byte aligned),
+  /// rounded to TF32: row m is pixel m, its 16-byte chunk q (channels 4 q..4 q + 3) at chunk q ^ (m % 8), the
+  /// 128-byte swizzle wgmma reads. Through a shared-space address, not a generic pointer (see device/mbarrier.cuh).
+  __device__ void store(std::uint32_t stage, Values const& values) const {
 #pragma unroll
     for (int j = 0; j < kPixels; ++j) {
       int const pixel = pixel_ + j * 128;
-      float* const row = stage + pixel * Policy::BLOCK_R;
 #pragma unroll
       for (int q = 0; q < kChannels / 4; ++q) {
-        float4 const chunk{to_tf32_operand(values[j][4 * q]), to_tf32_operand(values[j][4 * q + 1]),
-                           to_tf32_operand(values[j][4 * q + 2]), to_tf32_operand(values[j][4 * q + 3])};
-        *reinterpret_cast<float4*>(row + swizzled_chunk(pixel, channel0_ / 4 + q) * 4) = chunk;
+        std::uint32_t const chunk =
+            stage + static_cast<std::uint32_t>(pixel * Policy::BLOCK_R + swizzled_chunk(pixel, channel0_ / 4 + q) * 4) *
+                        sizeof(float);
+        asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(chunk),
+                     "r"(__float_as_uint(to_tf32_operand(values[j][4 * q]))),
+                     "r"(__float_as_uint(to_tf32_operand(values[j][4 * q + 1]))),
+                     "r"(__float_as_uint(to_tf32_operand(values[j][4 * q + 2]))),
+                     "r"(__float_as_uint(to_tf32_operand(values[j][4 * q + 3]))));
       }
     }
   }

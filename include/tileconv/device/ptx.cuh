@@ -15,9 +15,15 @@ namespace detail {
 /// predicate, a predicate on the copy instruction itself rather than a src-size register that ptxas turns into address
 /// arithmetic). Cached in L1 (.ca): the filter tiles are re-read by every block on the SM, and a gather's neighbouring
 /// taps re-read the same input lines.
+/// The shared-space address of `object`, which must lie in shared memory: what the instructions with a shared-state
+/// operand take.
+__device__ inline std::uint32_t shared_address(void const* object) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(object));
+}
+
 template <int kBytes> __device__ inline void cp_async_zfill(float* dst, float const* src, bool valid) {
   static_assert(kBytes == 4 || kBytes == 16, "the gathers copy one float or 16 bytes at a time");
-  std::uint32_t const dst_addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
+  std::uint32_t const dst_addr = shared_address(dst);
   asm volatile("{\n"
                "  .reg .pred ignore_src;\n"
                "  setp.eq.u32 ignore_src, %2, 0;\n"
@@ -38,7 +44,7 @@ template <int kPending> __device__ inline void cp_async_wait() {
 /// 32-bit elements: lanes 8 j .. 8 j + 7 give the row addresses (16-byte aligned) of matrix j, and lane l receives
 /// element (l / 4, l % 4) of matrix j in d[j]. For 32-bit data that is exactly the TF32 mma's A fragment layout.
 __device__ inline void ldmatrix_x4(std::uint32_t (&d)[4], float const* row) {
-  std::uint32_t const addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(row));
+  std::uint32_t const addr = shared_address(row);
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
                : "r"(addr));

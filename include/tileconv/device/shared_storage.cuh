@@ -3,6 +3,8 @@
 /// \file shared_storage.cuh
 /// Where a kernel's shared-memory storage starts within its dynamic shared memory.
 
+#include <tileconv/device/ptx.cuh>
+
 namespace tileconv {
 namespace detail {
 
@@ -13,7 +15,7 @@ template <int kAlignment> __device__ unsigned char* aligned_shared_storage(unsig
   if constexpr (kAlignment == 16) {
     return shared_bytes; // offsets from the kernel's own symbol fold into the instructions
   } else {
-    int const misalignment = static_cast<int>(__cvta_generic_to_shared(shared_bytes) % kAlignment);
+    int const misalignment = static_cast<int>(shared_address(shared_bytes) % kAlignment);
     return shared_bytes + (misalignment == 0 ? 0 : kAlignment - misalignment);
   }
 }

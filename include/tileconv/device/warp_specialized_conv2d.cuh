@@ -7,6 +7,7 @@
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/filter_tile_loader.cuh>
 #include <tileconv/device/k_major_activation_gather.cuh>
+#include <tileconv/device/mbarrier.cuh>
 #include <tileconv/device/ptx.cuh>
 #include <tileconv/device/shared_storage.cuh>
 #include <tileconv/device/tile_coord.cuh>
@@ -36,6 +37,8 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
   using Gather = KMajorActivationGather<Policy>;
   using Params = Conv2dKernelParams<Epilogue>;
   static constexpr int kStages = Policy::STAGES;
+  static constexpr std::uint32_t kFilterStageBytes = Policy::kFilterStageFloats * sizeof(float);
+  static constexpr std::uint32_t kActivationStageBytes = Policy::kActivationStageFloats * sizeof(float);
 
   /// STAGES ring buffers of the two operands (each stage a multiple of 1024 bytes, the swizzle's alignment), then
   /// the mbarriers that pass each stage between the roles.
@@ -47,8 +50,7 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
   };
   static_assert(sizeof(SharedStorage) + Policy::kSmemAlignment - 16 == Policy::kSmemBytes,
                 "the policy's shared-memory size must match the storage and its alignment slack");
-  static_assert(Policy::kFilterStageFloats * sizeof(float) % Policy::kSmemAlignment == 0 &&
-                    Policy::kActivationStageFloats * sizeof(float) % Policy::kSmemAlignment == 0,
+  static_assert(kFilterStageBytes % Policy::kSmemAlignment == 0 && kActivationStageBytes % Policy::kSmemAlignment == 0,
                 "every stage must start at the swizzle's alignment");
 
   __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
@@ -73,13 +75,6 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
   }
 
 private:
-  __device__ static void wait(std::uint64_t* barrier, int parity) {
-    // the hint lets the hardware suspend the warp until the phase completes instead of spinning on issue slots
-    constexpr std::uint32_t kSuspendHintNs = 1000000;
-    while (!cuda::ptx::mbarrier_try_wait_parity(barrier, static_cast<std::uint32_t>(parity), kSuspendHintNs)) {
-    }
-  }
-
   /// A producer thread: for each k tile, waits until the consumers have freed its stage, starts the filter tile's
   /// copy, loads its share of the next tile's activations into registers, stores this tile's (loaded one step
   /// earlier, so that one tile's loads are in flight while the previous one is stored), and marks the stage full.
@@ -95,11 +90,17 @@ private:
     int const tile_rows = min(Policy::BLOCK_OC, conv.gemm_m - tile.oc0);
     std::uint32_t const filter_tile_bytes = static_cast<std::uint32_t>(tile_rows) * Policy::BLOCK_R * sizeof(float);
     float const* const filter_tiles = conv.filter + (std::int64_t{tile.group} * conv.gemm_m + tile.oc0) * conv.gemm_k;
-    // Fills stage `k_tile % kStages` with k tile `k_tile` (in `current`) and loads the next one into `next`.
+    std::uint32_t const full = shared_address(smem.full);
+    std::uint32_t const empty = shared_address(smem.empty);
+    std::uint32_t const activation = shared_address(smem.activation);
+    typename Gather::Cursor next_load = gather.cursor(tile.k_tile_begin);
+    StageRing<kStages> ring;
+    // Fills the ring's stage with k tile `k_tile` (in `current`) and loads the next one into `next`.
     auto const fill = [&](int k_tile, typename Gather::Values const& current, typename Gather::Values& next) {
-      int const stage = k_tile % kStages;
+      int const stage = ring.stage;
       if (k_tile >= kStages) {
-        wait(&smem.empty[stage], (k_tile / kStages - 1) & 1);
+        // the consumers' release of the k tile kStages back: the phase before this lap's
+        mbarrier_wait_parity(empty + stage * sizeof(std::uint64_t), ring.phase ^ 1);
       }
       if (!conv.filter_tile_image) {
         filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
@@ -113,22 +114,25 @@ private:
                                  filter_tile_bytes, &smem.full[stage]);
       }
       if (k_tile + 1 < k_tiles) {
-        gather.load(next, tile.k_tile_begin + k_tile + 1);
+        gather.load(next, next_load);
+        gather.advance(next_load);
       }
-      gather.store(smem.activation[stage], current);
+      gather.store(activation + stage * kActivationStageBytes, current);
       if (!conv.filter_tile_image) {
         cp_async_wait<0>();
       }
       // this thread's writes to the stage, copies and stores, become visible to wgmma's async-proxy reads; the
       // mbarrier's release and the consumers' acquire extend that to them
       cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
-      cuda::ptx::mbarrier_arrive(&smem.full[stage]);
+      mbarrier_arrive(full + stage * sizeof(std::uint64_t));
+      ring.advance();
     };
     // two register buffers, swapped by unrolling: an array indexed by k_tile % 2 would live in local memory
     typename Gather::Values even;
     typename Gather::Values odd;
     if (k_tiles > 0) {
-      gather.load(even, tile.k_tile_begin);
+      gather.load(even, next_load);
+      gather.advance(next_load);
     }
     for (int k_tile = 0; k_tile < k_tiles; k_tile += 2) {
       fill(k_tile, even, odd);
@@ -146,14 +150,24 @@ private:
     Mma::clear(acc);
     int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
     bool const releases = thread % 32 == 0; // one arrival per consumer warp
+    std::uint32_t const full = shared_address(smem.full);
+    std::uint32_t const empty = shared_address(smem.empty);
+    // stage s's descriptors are s stages further on (16-byte units)
+    std::uint64_t const filter = swizzled_k_major_descriptor(shared_address(smem.filter));
+    std::uint64_t const activation = mma.activation_descriptor(shared_address(smem.activation));
+    StageRing<kStages> ring;
+    int previous_stage = 0;
     for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
-      int const stage = k_tile % kStages;
-      wait(&smem.full[stage], (k_tile / kStages) & 1);
-      mma.issue_from_shared(smem.filter[stage], smem.activation[stage], acc);
+      int const stage = ring.stage;
+      mbarrier_wait_parity(full + stage * sizeof(std::uint64_t), ring.phase);
+      Mma::issue_from_shared(filter + stage * (kFilterStageBytes / 16),
+                             activation + stage * (kActivationStageBytes / 16), acc);
       wgmma_wait<1>();
       if (k_tile > 0 && releases) {
-        cuda::ptx::mbarrier_arrive(&smem.empty[(k_tile - 1) % kStages]);
+        mbarrier_arrive(empty + previous_stage * sizeof(std::uint64_t));
       }
+      previous_stage = stage;
+      ring.advance();
     }
     wgmma_wait<0>();
     OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)

@@ -67,7 +67,8 @@ public:
       }
     }
     issue_stage(
-        filter_stage, [&](int step, int i) -> std::uint32_t const(&)[4] { return a[step][i]; }, acc);
+        swizzled_k_major_descriptor(shared_address(filter_stage)),
+        [&](int step, int i) -> std::uint32_t const(&)[4] { return a[step][i]; }, acc);
     if constexpr (Policy::COPIES_UNDER_MMA) {
       issue_copies();
     }
@@ -79,18 +80,23 @@ public:
     wgmma_wait<0>();
   }
 
+  /// The descriptor of this warpgroup's rows of an activation stage at shared address `activation_stage`, for
+  /// `issue_from_shared`.
+  __device__ std::uint64_t activation_descriptor(std::uint32_t activation_stage) const {
+    return swizzled_k_major_descriptor(activation_stage + warpgroup_pixel0_ * kRowBytes);
+  }
+
   /// Issues acc += (filter_stage * activation_stage)^T over the BLOCK_R reduction of one stage with both operands
   /// read from shared memory, as one committed group: the stage must stay unchanged until `wgmma_wait` says the group
   /// is complete, which leaves the caller free to issue the next stage's group first.
-  /// filter_stage: (BLOCK_OC, BLOCK_R); activation_stage: (BLOCK_OW, BLOCK_R), row = pixel; both K-major with the
+  /// filter: the descriptor (`swizzled_k_major_descriptor`) of the (BLOCK_OC, BLOCK_R) filter stage; activation:
+  /// `activation_descriptor` of the (BLOCK_OW, BLOCK_R) activation stage, row = pixel. Both stages K-major with the
   /// 128-byte swizzle, 1024-byte aligned, and rounded to TF32 already (wgmma truncates what it reads).
-  __device__ void issue_from_shared(float const* filter_stage, float const* activation_stage, Accumulators& acc) const {
+  __device__ static void issue_from_shared(std::uint64_t filter, std::uint64_t activation, Accumulators& acc) {
     // (64, 8) K-major slices of this warpgroup's pixels: 64 rows further per i, 32 bytes further per k step
-    std::uint64_t const activation =
-        swizzled_k_major_descriptor(activation_stage + warpgroup_pixel0_ * Policy::BLOCK_R);
     issue_stage(
-        filter_stage,
-        [&](int step, int i) { return activation + (i * Policy::kMmaM * kRowBytes + step * kStepBytes) / 16; }, acc);
+        filter, [&](int step, int i) { return activation + (i * Policy::kMmaM * kRowBytes + step * kStepBytes) / 16; },
+        acc);
   }
 
   /// Calls store(channel in tile, pixel in tile, value) for each accumulator element of this thread.
@@ -115,10 +121,8 @@ private:
 
   /// Issues one stage's wgmma as one committed group: for each k step and pixel slice i, `a(step, i)` is the A
   /// operand (this thread's fragment registers, or a shared-memory descriptor), against the (kMmaN, 8) K-major
-  /// slices of the filter stage, kMmaN rows further per j and 32 bytes further per k step.
-  template <class AOperand>
-  __device__ static void issue_stage(float const* filter_stage, AOperand&& a, Accumulators& acc) {
-    std::uint64_t const filter = swizzled_k_major_descriptor(filter_stage);
+  /// slices of the filter stage (descriptor `filter`), kMmaN rows further per j and 32 bytes further per k step.
+  template <class AOperand> __device__ static void issue_stage(std::uint64_t filter, AOperand&& a, Accumulators& acc) {
     wgmma_fence();
 #pragma unroll
     for (int step = 0; step < Policy::kMmaStepsR; ++step) {

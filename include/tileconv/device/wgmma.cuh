@@ -25,10 +25,11 @@ template <int kPending> __device__ inline void wgmma_wait() {
 
 /// The wgmma descriptor of a K-major operand with the 128-byte swizzle: rows of 128 bytes (32 TF32 values of the
 /// reduction), 8-row groups 1024 bytes apart (the stride byte offset), the leading byte offset unused (one row
-/// spans the whole K of the tile). `tile` must be 1024-byte aligned, so that the swizzle phase is the row index;
-/// adding n to the descriptor moves its start by 16 n bytes (2 per 8-value k step) within the swizzled rows.
-__device__ inline std::uint64_t swizzled_k_major_descriptor(float const* tile) {
-  std::uint64_t const address = static_cast<std::uint32_t>(__cvta_generic_to_shared(tile));
+/// spans the whole K of the tile). `tile`, a shared-space address, must be 1024-byte aligned, so that the swizzle
+/// phase is the row index; adding n to the descriptor moves its start by 16 n bytes: along the swizzled rows (2 per
+/// 8-value k step), or by whole 8-row groups (64 per group, e.g. to the next stage).
+__device__ inline std::uint64_t swizzled_k_major_descriptor(std::uint32_t tile) {
+  std::uint64_t const address = tile;
   constexpr std::uint64_t kStrideBytes = 1024;
   constexpr std::uint64_t kSwizzle128B = 1;
   return ((address >> 4) & 0x3FFF) | (std::uint64_t{1} << 16) | ((kStrideBytes >> 4) << 32) | (kSwizzle128B << 62);
