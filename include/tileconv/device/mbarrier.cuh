@@ -2,9 +2,8 @@
 
 /// \file mbarrier.cuh
 /// The shared-memory mbarrier operations of the warp-specialized mainloop's k-tile loops, on 32-bit shared-space
-/// addresses, and the position of a loop in its ring of stages. CCCL's `cuda::ptx` wrappers take generic pointers:
-/// converting a generic pointer to a shared address costs an `S2R SR_CgaCtaId` and the dynamic shared memory's
-/// alignment arithmetic each time, and ptxas redid that every k tile (see docs/perf-notes.md, v17). sm_90 only.
+/// addresses that the loops compute once (CCCL's `cuda::ptx` wrappers take generic pointers, which the loops would
+/// convert back to shared addresses every k tile), and the position of a loop in its ring of stages. sm_90 only.
 
 #include <cstdint>
 

@@ -3,24 +3,25 @@
 /// \file ptx.cuh
 /// The few sm_80 instructions the mainloop needs that CCCL does not wrap: 4- and 16-byte cp.async with zero-fill
 /// (cuda::memcpy_async has no zero-fill, and padding taps are zeros we do not want to branch around),
-/// ldmatrix, the TF32 rounding conversion and the TF32 mma.sync.
+/// ldmatrix, the TF32 rounding conversion and the TF32 mma.sync; and the shared-space address that instructions with
+/// a shared-memory operand take.
 
 #include <cstdint>
 
 namespace tileconv {
 namespace detail {
 
-/// Asynchronously copies kBytes (4: one float, 16: four floats, both operands 16-byte aligned) from global to shared
-/// memory; writes zeros instead when `valid` is false, in which case nothing is read from `src` (the PTX ignore-src
-/// predicate, a predicate on the copy instruction itself rather than a src-size register that ptxas turns into address
-/// arithmetic). Cached in L1 (.ca): the filter tiles are re-read by every block on the SM, and a gather's neighbouring
-/// taps re-read the same input lines.
-/// The shared-space address of `object`, which must lie in shared memory: what the instructions with a shared-state
+/// The shared-space address of `object`, which must lie in shared memory: what the instructions with a shared-memory
 /// operand take.
 __device__ inline std::uint32_t shared_address(void const* object) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(object));
 }
 
+/// Asynchronously copies kBytes (4: one float, 16: four floats, both operands 16-byte aligned) from global to shared
+/// memory; writes zeros instead when `valid` is false, in which case nothing is read from `src` (the PTX ignore-src
+/// predicate, a predicate on the copy instruction itself rather than a src-size register that ptxas turns into address
+/// arithmetic). Cached in L1 (.ca): the filter tiles are re-read by every block on the SM, and a gather's neighbouring
+/// taps re-read the same input lines.
 template <int kBytes> __device__ inline void cp_async_zfill(float* dst, float const* src, bool valid) {
   static_assert(kBytes == 4 || kBytes == 16, "the gathers copy one float or 16 bytes at a time");
   std::uint32_t const dst_addr = shared_address(dst);
