@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,11 @@ TEST_CASE("conv2d matches the float64 reference on every shared shape", "[gpu][c
   ShapeCase const& shape = shapes()[index];
   INFO("shape " << index << ": " << describe(shape));
   Conv2dHarness harness(shape, seed_for(index));
+  // the launchers that need a workspace get theirs; the others run without one (the workspace test gives them one)
+  DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(channels_last_workspace_bytes(shape.problem)));
   for (Launcher const& launcher : shipped_launchers()) {
-    check_launch(harness, launcher);
+    check_launch(harness,
+                 launcher.needs_workspace ? with_workspace(launcher, workspace.data(), workspace.bytes()) : launcher);
   }
 }
 
@@ -58,8 +62,10 @@ TEST_CASE("conv2d matches the float64 reference on the seed's problem", "[gpu][c
   INFO(describe(shape));
   Conv2dHarness harness(shape, seed_for(seed_shapes.front()));
   REQUIRE_FALSE(harness.host_reference());
+  DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(channels_last_workspace_bytes(shape.problem)));
   for (Launcher const& launcher : shipped_launchers()) {
-    check_launch(harness, launcher);
+    check_launch(harness,
+                 launcher.needs_workspace ? with_workspace(launcher, workspace.data(), workspace.bytes()) : launcher);
   }
 }
 
@@ -84,7 +90,11 @@ TEST_CASE("with a workspace the filter is reordered, and copied 16 bytes at a ti
   Conv2dProblem const& problem = shape.problem;
   std::size_t bytes = conv2d_workspace_size(problem, current_device_info());
   for_each_runnable_table_policy([&](auto policy, std::string const&) {
-    bytes = std::max(bytes, Conv2d<decltype(policy)>::workspace_size(problem, 1));
+    using Policy = decltype(policy);
+    bytes = std::max(bytes, Conv2d<Policy>::workspace_size(problem, 1));
+    if constexpr (Policy::kWarpSpecialized) { // its channels-last launcher then takes this workspace too
+      bytes = std::max(bytes, Conv2d<Policy, GatherKind::kChannelsLast>::workspace_size(problem, 1));
+    }
   });
   DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(bytes + misalignment));
   for (Launcher const& plain : shipped_launchers()) {
@@ -97,6 +107,44 @@ TEST_CASE("with a workspace the filter is reordered, and copied 16 bytes at a ti
       return plain.launch(with_workspace, stream);
     };
     check_launch(harness, launcher);
+  }
+}
+
+TEST_CASE("the channels-last gather is right and gives the same bits on every run, split or not",
+          "[gpu][conv2d][channels_last]") {
+  // The warp-specialized policy reading the launcher's channels-last copy of the input: grouped and ungrouped,
+  // whole and partial channel tiles, unsplit and split 3 ways (9 k tiles: 3 each). Every run poisons the output first;
+  // the second run of each must reproduce the first one's bits (split-K adds its partial sums in a fixed order).
+  std::string const name = GENERATE(as<std::string>{}, "batch 1, 3x3 pad 1", "groups 2, 128 output channels per group",
+                                    "groups 2, 32 channels and 20 output channels per group");
+  int const split_k = GENERATE(1, 3);
+  ShapeCase const& shape = require_shape(name);
+  INFO(describe(shape) << ", split_k " << split_k);
+  bool ran = false;
+  for_each_runnable_table_policy([&](auto policy, std::string const& policy_name) {
+    using Launch = Conv2d<decltype(policy), GatherKind::kChannelsLast>;
+    if constexpr (decltype(policy)::kWarpSpecialized) {
+      Conv2dHarness harness(shape, 515);
+      DeviceInfo const device = current_device_info();
+      DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(Launch::workspace_size(shape.problem, split_k)));
+      Launcher const launcher{policy_name + " channels-last split " + std::to_string(split_k),
+                              [&](Conv2dArguments const& args, cudaStream_t stream) {
+                                Conv2dArguments with_workspace = args;
+                                with_workspace.workspace = workspace.data();
+                                with_workspace.workspace_bytes = workspace.bytes();
+                                return Launch::run(with_workspace, IdentityEpilogue{}, device, stream, nullptr,
+                                                   split_k);
+                              }};
+      REQUIRE(check_launch(harness, launcher));
+      std::vector<float> const first = harness.output().output_to_host();
+      REQUIRE(check_launch(harness, launcher));
+      std::vector<float> const second = harness.output().output_to_host();
+      CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
+      ran = true;
+    }
+  });
+  if (!ran) {
+    WARN("no warp-specialized policy runs on this device: the channels-last gather was not run");
   }
 }
 
@@ -250,7 +298,12 @@ TEST_CASE("every gather of every shipped policy runs on some shared shape", "[gp
     args.filter = reinterpret_cast<float const*>(std::uintptr_t{2} << 40);
     args.output = reinterpret_cast<float*>(std::uintptr_t{3} << 40);
     for (std::size_t i = 0; i < launchers.size(); ++i) {
-      runs[i] += launchers[i].applies(args) ? 1 : 0;
+      Conv2dArguments offered = args; // with a workspace for the launchers that need one, as the tests give them
+      if (launchers[i].needs_workspace) {
+        offered.workspace = reinterpret_cast<void*>(std::uintptr_t{4} << 40);
+        offered.workspace_bytes = std::size_t{1} << 40;
+      }
+      runs[i] += launchers[i].applies(offered) ? 1 : 0;
     }
   }
   for (std::size_t i = 0; i < launchers.size(); ++i) {

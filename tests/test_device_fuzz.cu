@@ -166,11 +166,12 @@ Status launch_with_epilogue(Conv2dArguments const& args, FuzzEpilogue const& e, 
 #endif
 }
 
-/// HOOK (TILECONV_TEST_SPLIT_K): bytes of split-K workspace the default launcher asks for on this problem; 0 while
-/// split-K is switched off.
+/// HOOK (TILECONV_TEST_SPLIT_K): bytes of split-K workspace the default launcher asks for on this problem, or the
+/// channels-last launchers' if more (so that they run on the cases with that workspace); 0 while split-K is switched
+/// off.
 std::size_t workspace_bytes_for(Conv2dProblem const& problem, DeviceInfo const& device) {
 #if TILECONV_TEST_SPLIT_K
-  return tileconv::conv2d_workspace_size(problem, device);
+  return std::max(tileconv::conv2d_workspace_size(problem, device), channels_last_workspace_bytes(problem));
 #else
   (void)problem;
   (void)device;
@@ -178,21 +179,25 @@ std::size_t workspace_bytes_for(Conv2dProblem const& problem, DeviceInfo const& 
 #endif
 }
 
-/// HOOK (TILECONV_TEST_SPLIT_K): an explicit split count through the class interface, for one policy. It applies unless
-/// the count would leave a split of the reduction empty (kErrorInvalidSplitK, see `detail::is_split_count`) or batch *
-/// groups * split_k exceeds the grid (kErrorGridTooLarge); any other refusal is run, and fails.
-template <class Policy> Launcher split_k_launcher(std::string const& name, int split_k, DeviceInfo const& device) {
+/// HOOK (TILECONV_TEST_SPLIT_K): an explicit split count through the class interface, for one policy and gather. It
+/// applies unless the count would leave a split of the reduction empty (kErrorInvalidSplitK, see
+/// `detail::is_split_count`) or batch * groups * split_k exceeds the grid (kErrorGridTooLarge), and for the
+/// channels-last gather where the case's workspace holds its copy; any other refusal is run, and fails.
+template <class Policy, GatherKind kGather = GatherKind::kAuto>
+Launcher split_k_launcher(std::string const& name, int split_k, DeviceInfo const& device) {
   Launcher launcher;
-  launcher.name = "Conv2d<" + name + ">::run(split_k=" + std::to_string(split_k) + ")";
+  launcher.name = "Conv2d<" + name + (kGather == GatherKind::kAuto ? "" : std::string(", ") + to_string(kGather)) +
+                  ">::run(split_k=" + std::to_string(split_k) + ")";
 #if TILECONV_TEST_SPLIT_K
   launcher.launch = [split_k, device](Conv2dArguments const& args, cudaStream_t stream) {
-    return Conv2d<Policy>::run(args, IdentityEpilogue{}, device, stream, nullptr, split_k);
+    return Conv2d<Policy, kGather>::run(args, IdentityEpilogue{}, device, stream, nullptr, split_k);
   };
   launcher.applies = [split_k, device](Conv2dArguments const& args) {
-    Status const status = Conv2d<Policy>::can_implement(args, device, split_k);
-    // kErrorNotSupported: the warp-specialized policy's producers have the channel-tiled gather alone
+    Status const status = Conv2d<Policy, kGather>::can_implement(args, device, split_k);
+    // kErrorNotSupported: the warp-specialized policy's producers have the channel-tiled gathers alone
     return status != Status::kErrorInvalidSplitK && status != Status::kErrorGridTooLarge &&
-           status != Status::kErrorNotSupported;
+           status != Status::kErrorNotSupported &&
+           (kGather != GatherKind::kChannelsLast || status != Status::kErrorWorkspaceTooSmall);
   };
 #else
   (void)split_k;
@@ -203,27 +208,36 @@ template <class Policy> Launcher split_k_launcher(std::string const& name, int s
   return launcher;
 }
 
-/// The launchers of an explicit split count: every shipped policy. Empty while split-K is switched off.
+/// The launchers of an explicit split count: every shipped policy, the warp-specialized one also with the
+/// channels-last gather. Empty while split-K is switched off.
 std::vector<Launcher> split_k_launchers(int split_k, DeviceInfo const& device) {
   if (!TILECONV_TEST_SPLIT_K || split_k <= 1) {
     return {};
   }
   std::vector<Launcher> launchers;
   for_each_runnable_table_policy([&](auto policy, std::string const& name) {
-    launchers.push_back(split_k_launcher<decltype(policy)>(name, split_k, device));
+    using Policy = decltype(policy);
+    launchers.push_back(split_k_launcher<Policy>(name, split_k, device));
+    if constexpr (Policy::kWarpSpecialized) {
+      launchers.push_back(split_k_launcher<Policy, GatherKind::kChannelsLast>(name, split_k, device));
+    }
   });
   return launchers;
 }
 
 /// HOOK (TILECONV_TEST_SPLIT_K): workspace of an explicit split count: with `fastest`, what every shipped policy's
-/// fastest launch asks for (the partial sums and the filter reordered for the channel-tiled gather), else only what
-/// split-K cannot run without (the partial sums; the filter is then read in place).
+/// fastest launch asks for (the partial sums and the filter reordered for the channel-tiled gather, and the input's
+/// channels-last copy), else only what split-K cannot run without (the partial sums; the filter is then read in place).
 std::size_t explicit_split_k_bytes(Conv2dProblem const& problem, int split_k, bool fastest) {
 #if TILECONV_TEST_SPLIT_K
   if (fastest) {
     std::size_t bytes = 0;
     for_each_runnable_table_policy([&](auto policy, std::string const&) {
-      bytes = std::max(bytes, Conv2d<decltype(policy)>::workspace_size(problem, split_k));
+      using Policy = decltype(policy);
+      bytes = std::max(bytes, Conv2d<Policy>::workspace_size(problem, split_k));
+      if constexpr (Policy::kWarpSpecialized) {
+        bytes = std::max(bytes, Conv2d<Policy, GatherKind::kChannelsLast>::workspace_size(problem, split_k));
+      }
     });
     return bytes;
   }

@@ -36,6 +36,14 @@ Conv2dProblem base_problem() { return conv(2, 32, 20, 20, 48, 3, 3).pad(1, 1); }
 
 Conv2dArguments base_arguments(Conv2dProblem const& problem = base_problem()) { return fake_arguments(problem); }
 
+/// `base_arguments(problem)` with `bytes` of workspace at `workspace`.
+Conv2dArguments with_workspace(void* workspace, std::size_t bytes, Conv2dProblem const& problem = base_problem()) {
+  Conv2dArguments args = base_arguments(problem);
+  args.workspace = workspace;
+  args.workspace_bytes = bytes;
+  return args;
+}
+
 /// One launcher variant: Conv2d<Policy, kGather>::can_implement.
 struct Variant {
   std::string name;
@@ -561,6 +569,44 @@ TEST_CASE("hostile values: same_padding gives the input's size whenever the prob
   CHECK(same_padding(far_reach) == Status::kErrorProblemTooLarge);
 }
 
+TEST_CASE("bad-input matrix: the channels-last gather's workspace, missing, short, unaligned to 16 bytes or "
+          "overlapping",
+          "[validation][bad_input]") {
+  // Conv2d<WgmmaSpecializedPolicy, kChannelsLast> cannot run without its workspace: the filter's tile image and the
+  // input's channels-last copy. A 4-byte aligned start is enough (the launcher moves both to a 16-byte boundary,
+  // within the 12 bytes workspace_size adds). The plan's own refusal comes last: the architecture in a build without
+  // sm_90a, the gather on channels that are no multiple of 32.
+  using ChannelsLast = Conv2d<WgmmaSpecializedPolicy, GatherKind::kChannelsLast>;
+  Conv2dProblem const problem = conv(2, 64, 12, 12, 64, 3, 3).pad(1, 1);
+  std::size_t const needed = ChannelsLast::workspace_size(problem, 1);
+  CHECK(needed ==
+        ::tileconv::detail::filter_copy_bytes(problem) + ::tileconv::detail::channels_last_copy_bytes(problem));
+  CHECK(ChannelsLast::workspace_size(problem, 2) == needed + split_k_workspace_bytes(problem, 2));
+  Status const planned = kBuiltForSm90a ? Status::kSuccess : Status::kErrorArchNotSupported;
+  void* const good = fake_address(4 * kFakeBufferSpacing);
+  struct Row {
+    char const* what;
+    Conv2dArguments args;
+    Status expected;
+  };
+  Row const rows[] = {
+      {"enough workspace", with_workspace(good, needed, problem), planned},
+      {"enough workspace, 4 bytes past a 16-byte boundary", with_workspace(shifted(good, 4), needed, problem), planned},
+      {"no workspace", with_workspace(nullptr, 0, problem), Status::kErrorWorkspaceTooSmall},
+      {"one byte short", with_workspace(good, needed - 1, problem), Status::kErrorWorkspaceTooSmall},
+      {"misaligned workspace", with_workspace(shifted(good, 2), needed, problem), Status::kErrorMisalignedPointer},
+      {"workspace over the input", with_workspace(fake_address(0), needed, problem), Status::kErrorOverlappingBuffers},
+      {"48 channels: no multiple of 32",
+       with_workspace(good, ChannelsLast::workspace_size(conv(2, 48, 12, 12, 64, 3, 3), 1),
+                      conv(2, 48, 12, 12, 64, 3, 3)),
+       kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
+  };
+  for (Row const& row : rows) {
+    INFO(row.what);
+    CHECK(ChannelsLast::can_implement(row.args, h100(), 1) == row.expected);
+  }
+}
+
 #if TILECONV_TEST_SPLIT_K
 TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K workspace",
           "[validation][bad_input]") {
@@ -571,12 +617,6 @@ TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K
   Conv2dProblem const problem = base_problem();
   std::size_t const needed = split_k_workspace_bytes(problem, kSplit);
   REQUIRE(needed > 0);
-  auto with_workspace = [&](void* workspace, std::size_t bytes) {
-    Conv2dArguments args = base_arguments(problem);
-    args.workspace = workspace;
-    args.workspace_bytes = bytes;
-    return args;
-  };
   void* const good = fake_address(4 * kFakeBufferSpacing);
   struct Row {
     char const* what;

@@ -13,6 +13,7 @@
 #include <tileconv/host/launch_plan.cuh>
 #include <tileconv/host/policy_table.cuh>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -71,7 +72,13 @@ void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::si
         split_k_workspace_bytes(problem, choice.split_k) +
             (with_policy(choice.policy, [](auto policy) { return decltype(policy)::kMma == MmaKind::kWarpgroup; })
                  ? detail::filter_copy_bytes(problem)
-                 : 0));
+                 : 0) +
+            (choice.gather == GatherKind::kChannelsLast ? detail::channels_last_copy_bytes(problem) : 0));
+  if (choice.gather == GatherKind::kChannelsLast) { // the warp-specialized policies' alone
+    CHECK(with_policy(choice.policy, [](auto policy) { return decltype(policy)::kWarpSpecialized; }));
+  } else {
+    CHECK(choice.gather == GatherKind::kAuto);
+  }
   CHECK(choice.estimated_us > 0.0);
   CHECK(choice.estimated_sm_utilization > 0.0);
   CHECK(choice.estimated_sm_utilization <= 1.0);
@@ -80,6 +87,7 @@ void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::si
   REQUIRE(plan_kernel_choice(problem, device, choice, &plan) == Status::kSuccess);
   CHECK(std::string(plan.policy_name) == to_string(choice.policy));
   CHECK(plan.split_k == choice.split_k);
+  CHECK((plan.gather == GatherKind::kChannelsLast) == (choice.gather == GatherKind::kChannelsLast));
   CHECK(plan.reason == choice.reason);
   CHECK(plan.estimated_sm_utilization == choice.estimated_sm_utilization);
   CHECK(plan.workspace_bytes == split_k_workspace_bytes(problem, choice.split_k));
@@ -193,9 +201,10 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
       KernelChoice const unlimited = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace);
       if (is_wgmma(unlimited)) {
         CHECK(unlimited.workspace_bytes >= detail::filter_copy_bytes(shape.problem));
-        // one byte short: another policy, or the same with fewer splits
+        // one byte short: another policy, or the same with fewer splits or without the channels-last copy
         KernelChoice const short_by_one = choose_kernel(shape.problem, h100(), unlimited.workspace_bytes - 1);
-        CHECK((short_by_one.policy != unlimited.policy || short_by_one.split_k < unlimited.split_k));
+        CHECK((short_by_one.policy != unlimited.policy || short_by_one.split_k < unlimited.split_k ||
+               short_by_one.gather != unlimited.gather));
       }
     }
   }
@@ -300,11 +309,13 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
         choose_kernel(problem, c.info, split_k_workspace_bytes(problem, split.split_k) - 1);
     CHECK(short_by_one.split_k < split.split_k);
   }
-  SECTION("H100: the 7 x 7 map on 64-pixel tiles, batch 1 at 512 channels over 16 splits of 128 x 128") {
-    // with the sm_90a kernels the wgmma tiles (docs/perf-notes.md, v10: wgmma-small unsplit 0.103 ms, split 2
-    // 0.115 ms), else the mma.sync ones (small tile split 2)
+  SECTION("H100: the 7 x 7 map unsplit on 128-pixel channels-last tiles, batch 1 at 512 channels over 16 splits of "
+          "128 x 128") {
+    // with the sm_90a kernels the specialized tile on the channels-last copy (docs/perf-notes.md, v18: 0.084 ms
+    // against wgmma-small's 0.110 unsplit), else the mma.sync ones (small tile split 2)
     KernelChoice const c7 = choose_kernel(bench_shape("r50_3x3_c512_7"), h100(), kUnlimitedWorkspace);
-    CHECK(c7.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSmall : PolicyId::kSmallTile));
+    CHECK(c7.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSpecialized : PolicyId::kSmallTile));
+    CHECK(c7.gather == (kBuiltForSm90a ? GatherKind::kChannelsLast : GatherKind::kAuto));
     CHECK(c7.split_k == (kBuiltForSm90a ? 1 : 2));
     KernelChoice const b1 = choose_kernel(bench_shape("b1_c512_14"), h100(), kUnlimitedWorkspace);
     CHECK(b1.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSpecialized : PolicyId::kSquareTile));
@@ -316,6 +327,23 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
     KernelChoice const choice = choose_kernel(bench_shape("r50_3x3_c256_14"), h100(), kUnlimitedWorkspace);
     CHECK(choice.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSpecialized : PolicyId::kSquareTile));
     CHECK(choice.split_k == 1);
+  }
+  SECTION("H100: the channels-last copy where it costs less than it saves, and only with room for it") {
+    // docs/perf-notes.md, v18 (H200): the copy pays on the 3x3 rows whose input is small next to their math, not on
+    // stride2_c128_56 (51 MB of input, 0.085 ms against 0.072 without), r50_1x1_c256_56 or where a narrower tile wins
+    std::vector<std::string> const copied = {"seed_8x64x512x1024_k128_3x3", "r50_3x3_c128_28", "r50_3x3_c256_14",
+                                             "r50_3x3_c512_7"};
+    for (tileconv_bench::Shape const& shape : bench_shapes()) {
+      INFO(shape.name);
+      KernelChoice const choice = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace);
+      bool const expected = kBuiltForSm90a && std::find(copied.begin(), copied.end(), shape.name) != copied.end();
+      CHECK((choice.gather == GatherKind::kChannelsLast) == expected);
+      if (choice.gather == GatherKind::kChannelsLast) {
+        CHECK(choice.reason == choice_reason::kChannelsLast);
+        KernelChoice const without = choose_kernel(shape.problem, h100(), choice.workspace_bytes - 1);
+        CHECK(without.gather == GatherKind::kAuto);
+      }
+    }
   }
   SECTION("RTX 4090: 256 small tiles fill exactly one wave of 2 x 128 SMs, so r50_3x3_c512_7 is not split") {
     KernelChoice const choice = choose_kernel(bench_shape("r50_3x3_c512_7"), rtx4090(), kUnlimitedWorkspace);

@@ -15,6 +15,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -209,6 +210,9 @@ struct Launcher {
   std::function<Status(Conv2dArguments const&, cudaStream_t)> launch;
   /// Whether the launcher takes this call at all: a fixed gather runs only the problems it applies to (GatherKind).
   std::function<bool(Conv2dArguments const&)> applies = [](Conv2dArguments const&) { return true; };
+  /// Whether it runs only with the caller's workspace (the channels-last gather): tests that want it to run pass
+  /// one (`with_workspace`, `channels_last_workspace_bytes`).
+  bool needs_workspace = false;
 };
 
 /// The current device's DeviceInfo, for the launcher entry points that take one.
@@ -266,6 +270,18 @@ template <class Policy, GatherKind kGather = GatherKind::kAuto> Launcher policy_
     launcher.launch = [device](Conv2dArguments const& args, cudaStream_t stream) {
       return Conv2d<Policy, kGather>::run(args, device, stream);
     };
+    if constexpr (kGather == GatherKind::kChannelsLast) {
+      // it applies where the channel-tiled gather does, and only with the caller's workspace (a launcher shared by
+      // threads or captured into a graph cannot allocate one of its own)
+      launcher.needs_workspace = true;
+      launcher.applies = [device](Conv2dArguments const& args) {
+        Status const status = Conv2d<Policy, GatherKind::kChannelTiled>::can_implement(args, device);
+        return status != Status::kErrorNotSupported && status != Status::kErrorSharedMemoryExceeded &&
+               args.workspace != nullptr &&
+               args.workspace_bytes >= Conv2d<Policy, kGather>::workspace_size(args.problem, 1);
+      };
+      return launcher;
+    }
     launcher.applies = [device](Conv2dArguments const& args) {
       Status const status = Conv2d<Policy, kGather>::can_implement(args, device);
       return status != Status::kErrorNotSupported && status != Status::kErrorSharedMemoryExceeded;
@@ -281,10 +297,43 @@ template <class Policy> std::vector<Launcher> gather_launchers(std::string const
       policy_launcher<Policy>("tileconv::conv2d<" + policy_name + ">"),
       policy_launcher<Policy, GatherKind::kChannelTiled>("Conv2d<" + policy_name + ">"),
   };
-  if constexpr (!Policy::kWarpSpecialized) { // its producers have the channel-tiled gather alone
+  if constexpr (Policy::kWarpSpecialized) { // its producers have the channel-tiled gathers alone
+    launchers.push_back(policy_launcher<Policy, GatherKind::kChannelsLast>("Conv2d<" + policy_name + ">"));
+  } else {
     launchers.push_back(policy_launcher<Policy, GatherKind::kAnalytic>("Conv2d<" + policy_name + ">"));
   }
   return launchers;
+}
+
+/// The workspace the channels-last launchers of `shipped_launchers` need for `problem` (0 where none runs here), so
+/// that a test can offer it to every launcher.
+inline std::size_t channels_last_workspace_bytes(Conv2dProblem const& problem) {
+  std::size_t bytes = 0;
+  for_each_runnable_table_policy([&](auto policy, std::string const&) {
+    using Policy = decltype(policy);
+    if constexpr (Policy::kWarpSpecialized) {
+      bytes = std::max(bytes, Conv2d<Policy, GatherKind::kChannelsLast>::workspace_size(problem, 1));
+    }
+  });
+  return bytes;
+}
+
+/// `launcher` with `workspace` (`bytes` of it) in place of the caller's.
+inline Launcher with_workspace(Launcher const& launcher, void* workspace, std::size_t bytes) {
+  Launcher result = launcher;
+  result.launch = [launch = launcher.launch, workspace, bytes](Conv2dArguments const& args, cudaStream_t stream) {
+    Conv2dArguments with = args;
+    with.workspace = workspace;
+    with.workspace_bytes = bytes;
+    return launch(with, stream);
+  };
+  result.applies = [applies = launcher.applies, workspace, bytes](Conv2dArguments const& args) {
+    Conv2dArguments with = args;
+    with.workspace = workspace;
+    with.workspace_bytes = bytes;
+    return applies(with);
+  };
+  return result;
 }
 
 /// The common call tileconv::conv2d(args, stream), then every shipped policy that runs here with every gather.

@@ -86,17 +86,12 @@ public:
   /// Issues the cp.async of reduction tile `k_tile` into `stage`, a (BLOCK_R, kActivationPitch) array.
   __device__ void load(float* stage, int k_tile) const {
     Conv2dParams const& params = this->params_;
-    int channel_tile = 0;
-    int tap = 0;
-    int r = 0;
-    int s = 0;
-    params.filter_taps.divmod(k_tile, channel_tile, tap);
-    params.filter_w.divmod(tap, r, s);
+    ChannelTiledStep const tiled = channel_tiled_step(params, k_tile);
     int offset = 0;
-    bool const valid = this->tap_in_image(r, s, offset);
+    bool const valid = this->tap_in_image(tiled.r, tiled.s, offset);
     // in the padding nothing is read: every copy zero-fills from a harmless in-bounds address
     float const* const src =
-        valid ? first_row_image_ + std::int64_t{channel_tile * Policy::BLOCK_R} * params.in_plane + offset
+        valid ? first_row_image_ + std::int64_t{tiled.channel_tile * Policy::BLOCK_R} * params.in_plane + offset
               : this->image_;
     std::int64_t const step = valid ? row_stride_ : 0;
 #pragma unroll

@@ -38,7 +38,8 @@ struct Conv2dParams {
   int gemm_n = 0; ///< output pixels per image
   int gemm_k = 0; ///< in_channels / groups * filter_h * filter_w
   int channels_per_group = 0;
-  int k_tiles = 0; ///< ceil(gemm_k / BLOCK_R)
+  int in_channels = 0; ///< floats between neighbouring pixels of a channels-last input
+  int k_tiles = 0;     ///< ceil(gemm_k / BLOCK_R)
 
   /// Split-K: split s reduces k tiles [s * k_tiles_per_split, min((s + 1) * k_tiles_per_split, k_tiles)) and
   /// stores raw sums to partials[s * output_elements + offset]; a second kernel adds the splits in order.
@@ -83,6 +84,7 @@ struct Conv2dParams {
     params.gemm_n = problem.gemm_n();
     params.gemm_k = problem.gemm_k();
     params.channels_per_group = problem.in_channels_per_group();
+    params.in_channels = problem.in_channels;
     params.k_tiles = (params.gemm_k + block_r - 1) / block_r;
     params.split_k = FastDivmod(split_k);
     params.k_tiles_per_split = (params.k_tiles + split_k - 1) / split_k;

@@ -52,13 +52,9 @@ public:
 
   /// The cursor at k tile `k_tile`.
   __device__ Cursor cursor(int k_tile) const {
-    int channel_tile = 0;
-    int tap = 0;
-    int r = 0;
-    int s = 0;
-    params_.filter_taps.divmod(k_tile, channel_tile, tap);
-    params_.filter_w.divmod(tap, r, s);
-    return {image_ + std::int64_t{channel_tile * Policy::BLOCK_R + channel0_} * params_.in_plane, r, s};
+    ChannelTiledStep const tiled = channel_tiled_step(params_, k_tile);
+    return {image_ + std::int64_t{tiled.channel_tile * Policy::BLOCK_R + channel0_} * params_.in_plane, tiled.r,
+            tiled.s};
   }
 
   /// Moves `cursor` to the next k tile: the next tap, after the last one the first tap of the next 32 channels.

@@ -17,20 +17,24 @@ __device__ inline std::uint32_t shared_address(void const* object) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(object));
 }
 
-/// Asynchronously copies kBytes (4: one float, 16: four floats, both operands 16-byte aligned) from global to shared
-/// memory; writes zeros instead when `valid` is false, in which case nothing is read from `src` (the PTX ignore-src
-/// predicate, a predicate on the copy instruction itself rather than a src-size register that ptxas turns into address
-/// arithmetic). Cached in L1 (.ca): the filter tiles are re-read by every block on the SM, and a gather's neighbouring
-/// taps re-read the same input lines.
-template <int kBytes> __device__ inline void cp_async_zfill(float* dst, float const* src, bool valid) {
+/// Asynchronously copies kBytes (4: one float, 16: four floats, both operands 16-byte aligned) from global memory to
+/// shared-space address `dst`; writes zeros instead when `valid` is false, in which case nothing is read from `src`
+/// (the PTX ignore-src predicate, a predicate on the copy instruction itself rather than a src-size register that ptxas
+/// turns into address arithmetic). Cached in L1 (.ca): the filter tiles are re-read by every block on the SM, and a
+/// gather's neighbouring taps re-read the same input lines.
+template <int kBytes> __device__ inline void cp_async_zfill(std::uint32_t dst, float const* src, bool valid) {
   static_assert(kBytes == 4 || kBytes == 16, "the gathers copy one float or 16 bytes at a time");
-  std::uint32_t const dst_addr = shared_address(dst);
   asm volatile("{\n"
                "  .reg .pred ignore_src;\n"
                "  setp.eq.u32 ignore_src, %2, 0;\n"
                "  cp.async.ca.shared.global [%0], [%1], %3, ignore_src;\n"
-               "}\n" ::"r"(dst_addr),
+               "}\n" ::"r"(dst),
                "l"(src), "r"(static_cast<std::uint32_t>(valid)), "n"(kBytes));
+}
+
+/// `cp_async_zfill` to shared memory named by a generic pointer.
+template <int kBytes> __device__ inline void cp_async_zfill(float* dst, float const* src, bool valid) {
+  cp_async_zfill<kBytes>(shared_address(dst), src, valid);
 }
 
 /// Closes the group of cp.async issued by this thread since the last commit.

@@ -20,6 +20,23 @@ struct TileCoord {
   int k_tile_end;
 };
 
+/// Where k tile t of the channel-tiled reduction order (see `GatherKind::kChannelTiled`) lies: BLOCK_R channels from
+/// channel_tile * BLOCK_R, at filter tap (r, s).
+struct ChannelTiledStep {
+  int channel_tile;
+  int r;
+  int s;
+};
+
+/// The channel tile and tap of k tile `k_tile` in the channel-tiled order: k_tile = channel_tile * taps + r * S + s.
+__device__ inline ChannelTiledStep channel_tiled_step(Conv2dParams const& params, int k_tile) {
+  ChannelTiledStep step{};
+  int tap = 0;
+  params.filter_taps.divmod(k_tile, step.channel_tile, tap);
+  params.filter_w.divmod(tap, step.r, step.s);
+  return step;
+}
+
 /// The output tile and reduction range of block `block` in the grid laid out by the host plan (`Conv2dParams`).
 template <class Policy> __device__ TileCoord tile_of(Conv2dParams const& params, dim3 block) {
   TileCoord tile;

@@ -4,6 +4,7 @@
 /// The implicit-GEMM conv2d of one block on Hopper with warp-specialized roles: producer warpgroups fill
 /// shared-memory stages, consumer warpgroups issue wgmma on them, and per-stage mbarriers hand each stage over.
 
+#include <tileconv/device/channels_last_gather.cuh>
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/filter_tile_loader.cuh>
 #include <tileconv/device/k_major_activation_gather.cuh>
@@ -24,12 +25,13 @@ namespace tileconv {
 namespace detail {
 
 /// @tparam Policy   a `WarpSpecializedTilePolicy`
-/// @tparam kGather  kChannelTiled: the producer's gather stores 32 channels of one tap per pixel row
+/// @tparam kGather  the producers' gather, of 32 channels of one tap per pixel row: kChannelTiled from the NCHW input
+///                  through registers, or kChannelsLast by cp.async from the launcher's NHWC copy of it
 /// @tparam Epilogue the functor applied to each conv + bias value before it is stored
 template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializedConv2d {
-  static_assert(kGather == GatherKind::kChannelTiled,
-                "the warp-specialized kernel has the channel-tiled gather only (input channels per group a multiple "
-                "of 32)");
+  static_assert(kGather == GatherKind::kChannelTiled || kGather == GatherKind::kChannelsLast,
+                "the warp-specialized kernel has the channel-tiled and channels-last gathers only (input channels per "
+                "group a multiple of 32)");
   static constexpr int kThreads = Policy::kThreads;
   static constexpr bool kNeedsSm90a = true;
   static constexpr int kMinBlocksPerSm = Policy::MIN_BLOCKS;
@@ -68,13 +70,62 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
     }
     __syncthreads(); // the barriers' initialization, visible to the block; the last block-wide barrier
     if (thread < Policy::kProducerThreads) {
-      produce(conv, tile, thread, smem);
+      if constexpr (kGather == GatherKind::kChannelsLast) {
+        produce_channels_last(conv, tile, thread, smem);
+      } else {
+        produce(conv, tile, thread, smem);
+      }
     } else {
       consume(params, tile, thread - Policy::kProducerThreads, smem);
     }
   }
 
 private:
+  /// The shared-space addresses of the stages and barriers, computed once for the k-tile loops (see
+  /// device/mbarrier.cuh).
+  class StageAddresses {
+  public:
+    __device__ explicit StageAddresses(SharedStorage& smem)
+        : full_(shared_address(smem.full)), empty_(shared_address(smem.empty)),
+          activation_(shared_address(smem.activation)) {}
+
+    __device__ std::uint32_t full(int stage) const { return full_ + stage * sizeof(std::uint64_t); }
+    __device__ std::uint32_t empty(int stage) const { return empty_ + stage * sizeof(std::uint64_t); }
+    __device__ std::uint32_t activation(int stage) const { return activation_ + stage * kActivationStageBytes; }
+
+  private:
+    std::uint32_t full_;
+    std::uint32_t empty_;
+    std::uint32_t activation_;
+  };
+
+  /// Thread 0's copies of this block's filter tiles from the launcher's tile image: rows oc0.. of the group, tile_rows
+  /// (the last channel tile may hold fewer than BLOCK_OC; wgmma reads stale rows past them into accumulators the
+  /// writer skips) of 128 bytes per k tile.
+  class FilterImageCopy {
+  public:
+    __device__ FilterImageCopy(Conv2dParams const& conv, TileCoord const& tile)
+        : tile_rows_(min(Policy::BLOCK_OC, conv.gemm_m - tile.oc0)),
+          bytes_(static_cast<std::uint32_t>(tile_rows_) * Policy::BLOCK_R * sizeof(float)),
+          tiles_(conv.filter + (std::int64_t{tile.group} * conv.gemm_m + tile.oc0) * conv.gemm_k +
+                 std::int64_t{tile.k_tile_begin} * tile_rows_ * Policy::BLOCK_R) {}
+
+    /// Starts the copy of the block's k tile `k_tile` into `stage` as one bulk copy, which completes on the stage's
+    /// "full" barrier by itself; announced there first, before this thread's arrival, so that the phase cannot
+    /// complete without it.
+    __device__ void start(SharedStorage& smem, int stage, int k_tile) const {
+      cuda::ptx::mbarrier_expect_tx(cuda::ptx::sem_relaxed, cuda::ptx::scope_cta, cuda::ptx::space_shared,
+                                    &smem.full[stage], bytes_);
+      cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, smem.filter[stage],
+                               tiles_ + std::int64_t{k_tile} * tile_rows_ * Policy::BLOCK_R, bytes_, &smem.full[stage]);
+    }
+
+  private:
+    int tile_rows_;
+    std::uint32_t bytes_;
+    float const* tiles_; ///< the block's first k tile
+  };
+
   /// A producer thread: for each k tile, waits until the consumers have freed its stage, starts the filter tile's
   /// copy, loads its share of the next tile's activations into registers, stores this tile's (loaded one step
   /// earlier, so that one tile's loads are in flight while the previous one is stored), and marks the stage full.
@@ -85,14 +136,8 @@ private:
     FilterTileLoader<typename Policy::Producer, kGather> const filter_loader(conv, tile, thread);
     Gather const gather(conv, tile, thread);
     int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
-    // this block's tiles in the launcher's tile image: rows oc0.. of the group, tile_rows (the last channel tile may
-    // hold fewer than BLOCK_OC; wgmma reads stale rows past them into accumulators the writer skips) of 128 bytes
-    int const tile_rows = min(Policy::BLOCK_OC, conv.gemm_m - tile.oc0);
-    std::uint32_t const filter_tile_bytes = static_cast<std::uint32_t>(tile_rows) * Policy::BLOCK_R * sizeof(float);
-    float const* const filter_tiles = conv.filter + (std::int64_t{tile.group} * conv.gemm_m + tile.oc0) * conv.gemm_k;
-    std::uint32_t const full = shared_address(smem.full);
-    std::uint32_t const empty = shared_address(smem.empty);
-    std::uint32_t const activation = shared_address(smem.activation);
+    FilterImageCopy const filter_image(conv, tile);
+    StageAddresses const stages(smem);
     typename Gather::Cursor next_load = gather.cursor(tile.k_tile_begin);
     StageRing<kStages> ring;
     // Fills the ring's stage with k tile `k_tile` (in `current`) and loads the next one into `next`.
@@ -100,31 +145,26 @@ private:
       int const stage = ring.stage;
       if (k_tile >= kStages) {
         // the consumers' release of the k tile kStages back: the phase before this lap's
-        mbarrier_wait_parity(empty + stage * sizeof(std::uint64_t), ring.phase ^ 1);
+        mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
       }
       if (!conv.filter_tile_image) {
         filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
         cp_async_commit();
       } else if (thread == 0) {
-        // announced before the copy and before this thread's arrival, so the phase cannot complete without it
-        cuda::ptx::mbarrier_expect_tx(cuda::ptx::sem_relaxed, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                      &smem.full[stage], filter_tile_bytes);
-        cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, smem.filter[stage],
-                                 filter_tiles + std::int64_t{tile.k_tile_begin + k_tile} * tile_rows * Policy::BLOCK_R,
-                                 filter_tile_bytes, &smem.full[stage]);
+        filter_image.start(smem, stage, k_tile);
       }
       if (k_tile + 1 < k_tiles) {
         gather.load(next, next_load);
         gather.advance(next_load);
       }
-      gather.store(activation + stage * kActivationStageBytes, current);
+      gather.store(stages.activation(stage), current);
       if (!conv.filter_tile_image) {
         cp_async_wait<0>();
       }
       // this thread's writes to the stage, copies and stores, become visible to wgmma's async-proxy reads; the
       // mbarrier's release and the consumers' acquire extend that to them
       cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
-      mbarrier_arrive(full + stage * sizeof(std::uint64_t));
+      mbarrier_arrive(stages.full(stage));
       ring.advance();
     };
     // two register buffers, swapped by unrolling: an array indexed by k_tile % 2 would live in local memory
@@ -142,6 +182,37 @@ private:
     }
   }
 
+  /// A producer thread of the channels-last gather: for each k tile, waits until the consumers have freed its stage,
+  /// starts its copies of the tile's activations (and thread 0 the filter tile's bulk copy from the tile image, which
+  /// this gather always has), and has the stage's "full" barrier count its arrival when they land. It never waits for
+  /// its own copies, so up to all the stages the consumers do not hold are in flight at once.
+  __device__ static void produce_channels_last(Conv2dParams const& conv, TileCoord const& tile, int thread,
+                                               SharedStorage& smem) {
+    using ChannelsLast = ChannelsLastGather<Policy>;
+    ChannelsLast const gather(conv, tile, thread);
+    int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
+    FilterImageCopy const filter_image(conv, tile);
+    StageAddresses const stages(smem);
+    typename ChannelsLast::Cursor cursor = gather.cursor(tile.k_tile_begin);
+    StageRing<kStages> ring;
+    for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
+      int const stage = ring.stage;
+      if (k_tile >= kStages) {
+        mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
+      }
+      if (thread == 0) {
+        filter_image.start(smem, stage, k_tile);
+      }
+      gather.copy(stages.activation(stage), cursor);
+      cp_async_mbarrier_arrive(stages.full(stage));
+      gather.advance(cursor);
+      ring.advance();
+    }
+    // the last copies land before the thread exits (the consumers wait for their arrivals in any case)
+    cp_async_commit();
+    cp_async_wait<0>();
+  }
+
   /// A consumer warpgroup: for each k tile, waits until its stage is full, issues its wgmma, then waits for the
   /// previous tile's wgmma (one group stays in flight) and frees that tile's stage. Then the output writer.
   __device__ static void consume(Params const& params, TileCoord const& tile, int thread, SharedStorage& smem) {
@@ -150,8 +221,7 @@ private:
     Mma::clear(acc);
     int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
     bool const releases = thread % 32 == 0; // one arrival per consumer warp
-    std::uint32_t const full = shared_address(smem.full);
-    std::uint32_t const empty = shared_address(smem.empty);
+    StageAddresses const stages(smem);
     // stage s's descriptors are s stages further on (16-byte units)
     std::uint64_t const filter = swizzled_k_major_descriptor(shared_address(smem.filter));
     std::uint64_t const activation = mma.activation_descriptor(shared_address(smem.activation));
@@ -159,12 +229,18 @@ private:
     int previous_stage = 0;
     for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
       int const stage = ring.stage;
-      mbarrier_wait_parity(full + stage * sizeof(std::uint64_t), ring.phase);
+      mbarrier_wait_parity(stages.full(stage), ring.phase);
+      if constexpr (kGather == GatherKind::kChannelsLast) {
+        // the producers' cp.async wrote the stage through the generic proxy and cannot fence it themselves, since
+        // they do not wait for their copies: this thread orders the writes it has now observed before wgmma's
+        // async-proxy reads
+        cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
+      }
       Mma::issue_from_shared(filter + stage * (kFilterStageBytes / 16),
                              activation + stage * (kActivationStageBytes / 16), acc);
       wgmma_wait<1>();
       if (k_tile > 0 && releases) {
-        mbarrier_arrive(empty + previous_stage * sizeof(std::uint64_t));
+        mbarrier_arrive(stages.empty(previous_stage));
       }
       previous_stage = stage;
       ring.advance();

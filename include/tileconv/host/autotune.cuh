@@ -35,11 +35,12 @@ inline constexpr double kAutotuneMinGain = 0.05;
 
 namespace detail {
 
-/// What an autotuned choice is cached under: the device ordinal, every field of the problem, and how many split-K
-/// partial outputs the workspace holds (capped at kMaxSplitK), the only property of the workspace size that changes
-/// the candidates. Two workspaces in one bucket get the same candidates, so the cached winner fits both.
+/// What an autotuned choice is cached under: the device ordinal, every field of the problem, how many split-K partial
+/// outputs the workspace holds (capped at kMaxSplitK) and whether it holds the input's channels-last copy, the
+/// properties of the workspace size that change the candidates. Two workspaces in one bucket get the same candidates,
+/// so the cached winner fits both.
 struct AutotuneKey {
-  std::array<int, 18> fields{};
+  std::array<int, 19> fields{};
 
   friend bool operator<(AutotuneKey const& a, AutotuneKey const& b) { return a.fields < b.fields; }
 };
@@ -53,15 +54,34 @@ inline int workspace_bucket(Conv2dProblem const& problem, void const* workspace,
   return static_cast<int>(std::min<std::size_t>(workspace_bytes / partial_bytes, kMaxSplitK));
 }
 
+/// Whether `workspace_bytes` hold the filter's copy and the input's channels-last copy (`GatherKind::kChannelsLast`).
+inline bool holds_channels_last_copy(Conv2dProblem const& problem, void const* workspace, std::size_t workspace_bytes) {
+  return workspace != nullptr && problem.validate() == Status::kSuccess &&
+         workspace_bytes >= filter_copy_bytes(problem) + channels_last_copy_bytes(problem);
+}
+
 inline AutotuneKey autotune_key(DeviceInfo const& device, Conv2dArguments const& args) {
   Conv2dProblem const& p = args.problem;
   AutotuneKey key;
-  key.fields = {device.device, p.batch,     p.in_channels,
-                p.in_h,        p.in_w,      p.out_channels,
-                p.filter_h,    p.filter_w,  p.pad_h,
-                p.pad_w,       p.pad_h_end, p.pad_w_end,
-                p.stride_h,    p.stride_w,  p.dilation_h,
-                p.dilation_w,  p.groups,    workspace_bucket(p, args.workspace, args.workspace_bytes)};
+  key.fields = {device.device,
+                p.batch,
+                p.in_channels,
+                p.in_h,
+                p.in_w,
+                p.out_channels,
+                p.filter_h,
+                p.filter_w,
+                p.pad_h,
+                p.pad_w,
+                p.pad_h_end,
+                p.pad_w_end,
+                p.stride_h,
+                p.stride_w,
+                p.dilation_h,
+                p.dilation_w,
+                p.groups,
+                workspace_bucket(p, args.workspace, args.workspace_bytes),
+                holds_channels_last_copy(p, args.workspace, args.workspace_bytes)};
   return key;
 }
 

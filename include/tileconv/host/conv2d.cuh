@@ -3,6 +3,7 @@
 /// \file conv2d.cuh
 /// The host launcher: validate, plan, launch on the caller's stream. No allocation, no synchronization.
 
+#include <tileconv/device/channels_last_copy.cuh>
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/filter_reorder.cuh>
 #include <tileconv/device/implicit_gemm_conv2d.cuh>
@@ -44,6 +45,9 @@ inline dim3 split_k_reduce_grid(Conv2dProblem const& problem) {
 /// @tparam Policy  a `TilePolicy` (or a struct with the same members)
 /// @tparam kGather the reduction order and gather; kAuto picks per problem (see `GatherKind`)
 template <class Policy, GatherKind kGather = GatherKind::kAuto> class Conv2d {
+  static_assert(kGather != GatherKind::kChannelsLast || Policy::kWarpSpecialized,
+                "the channels-last gather is the warp-specialized policies' alone");
+
 public:
   /// The gather `problem` runs with: kGather, or for kAuto the channel-tiled one wherever it applies.
   static constexpr GatherKind gather_for(Conv2dProblem const& problem) {
@@ -55,10 +59,20 @@ public:
   }
 
   /// Workspace bytes of the fastest launch with `split_k` splits: the filter reordered for the channel-tiled
-  /// gather (see device/filter_reorder.cuh), then, with split_k > 1, one float per output element and split. Less
-  /// still runs: with at least `partials_bytes(problem, split_k)` the filter is read in place.
+  /// gather (see device/filter_reorder.cuh), for the channels-last gather the input's channels-last copy, then, with
+  /// split_k > 1, one float per output element and split. Less still
+  /// runs (`workspace_used`), except with the channels-last gather, which needs all of it.
   static constexpr std::size_t workspace_size(Conv2dProblem const& problem, int split_k) {
-    return reordered_filter_bytes(problem) + partials_bytes(problem, split_k);
+    return reordered_filter_bytes(problem) + channels_last_bytes(problem) + partials_bytes(problem, split_k);
+  }
+
+  /// The workspace a call of `args` uses: all of `workspace_size` where it fits (and always with the channels-last
+  /// gather), else only the partial sums, the filter then read in place.
+  static constexpr std::size_t workspace_used(Conv2dArguments const& args, int split_k) {
+    std::size_t const available = args.workspace != nullptr ? args.workspace_bytes : 0;
+    std::size_t const fastest = workspace_size(args.problem, split_k);
+    return kGather == GatherKind::kChannelsLast || available >= fastest ? fastest
+                                                                        : partials_bytes(args.problem, split_k);
   }
 
   /// The workspace split-K cannot run without: split_k floats per output element, 0 for one split.
@@ -76,11 +90,7 @@ public:
     if (split_k < 1) {
       return Status::kErrorInvalidSplitK;
     }
-    // the whole workspace is checked where the call gives enough for the reordered filter, which it then uses
-    std::size_t const fastest = workspace_size(args.problem, split_k);
-    status = check_workspace(args, args.workspace != nullptr && args.workspace_bytes >= fastest
-                                       ? fastest
-                                       : partials_bytes(args.problem, split_k));
+    status = check_workspace(args, workspace_used(args, split_k));
     if (status != Status::kSuccess) {
       return status;
     }
@@ -145,22 +155,36 @@ public:
         return prepared;
       }
       detail::Conv2dKernelParams<Epilogue> params{detail::Conv2dParams::make(args, Policy::BLOCK_R, split_k), epilogue};
-      // workspace: [reordered filter, when it fits][split-K partials]
+      // workspace: [reordered filter, when it fits][channels-last input][split-K partials]; the first two from the
+      // first 16-byte boundary with the channels-last gather, which reads both 16 bytes at a time
       std::size_t const filter_bytes = reordered_filter_bytes(args.problem);
-      if (filter_bytes > 0 && args.workspace_bytes >= workspace_size(args.problem, split_k)) {
-        bool const aligned_16 = reinterpret_cast<std::uintptr_t>(args.workspace) % 16 == 0;
+      if (filter_bytes > 0 && workspace_used(args, split_k) > partials_bytes(args.problem, split_k)) {
+        unsigned char* const start = static_cast<unsigned char*>(args.workspace);
+        unsigned char* workspace = start;
+        if constexpr (kKind == GatherKind::kChannelsLast) {
+          workspace += (16 - reinterpret_cast<std::uintptr_t>(workspace) % 16) % 16;
+        }
+        bool const aligned_16 = reinterpret_cast<std::uintptr_t>(workspace) % 16 == 0;
         // a tile image is read by bulk copies, which need 16-byte alignment
         bool const tile_image = Policy::kWarpSpecialized && aligned_16;
-        Status const reordered = reorder_filter(args, tile_image, stream, cuda_error);
+        Status const reordered = reorder_filter(args, workspace, tile_image, stream, cuda_error);
         if (reordered != Status::kSuccess) {
           return reordered;
         }
-        params.conv.filter = static_cast<float const*>(args.workspace);
+        params.conv.filter = reinterpret_cast<float const*>(workspace);
         params.conv.filter_tile_image = tile_image;
         params.conv.filter_reordered = !tile_image && reorders_filter(args.problem);
         params.conv.filter_vector_copies = params.conv.filter_reordered && aligned_16;
+        if constexpr (kKind == GatherKind::kChannelsLast) {
+          float* const nhwc = reinterpret_cast<float*>(workspace + filter_bytes);
+          Status const copied = copy_channels_last(args, nhwc, stream, cuda_error);
+          if (copied != Status::kSuccess) {
+            return copied;
+          }
+          params.conv.input = nhwc;
+        }
         if (split_k > 1) {
-          params.conv.partials = reinterpret_cast<float*>(static_cast<unsigned char*>(args.workspace) + filter_bytes);
+          params.conv.partials = reinterpret_cast<float*>(start + filter_bytes + channels_last_bytes(args.problem));
         }
       }
       kernel<kKind, Epilogue>()<<<plan.grid, Policy::kThreads, Policy::kSmemBytes, stream>>>(params);
@@ -190,9 +214,29 @@ private:
     return problem.in_channels_per_group() % Policy::BLOCK_R == 0;
   }
 
-  /// Whether the gather of `problem` is the channel-tiled one, which reads the filter reordered.
+  /// Whether the gather of `problem` is the channel-tiled one (or its channels-last form), which reads the filter
+  /// reordered.
   static constexpr bool reorders_filter(Conv2dProblem const& problem) {
-    return gather_for(problem) == GatherKind::kChannelTiled && channel_tiled_applies(problem);
+    return gather_for(problem) != GatherKind::kAnalytic && channel_tiled_applies(problem);
+  }
+
+  /// Bytes of the input's channels-last copy in the workspace with the channels-last gather, else 0.
+  static constexpr std::size_t channels_last_bytes(Conv2dProblem const& problem) {
+    return kGather == GatherKind::kChannelsLast ? detail::channels_last_copy_bytes(problem) : 0;
+  }
+
+  /// Copies the input into `nhwc` in channels-last order, rounded to TF32, on `stream`.
+  static Status copy_channels_last(Conv2dArguments const& args, float* nhwc, cudaStream_t stream,
+                                   cudaError_t* cuda_error) {
+    using Copy = detail::ChannelsLastCopy;
+    Conv2dProblem const& problem = args.problem;
+    typename Copy::Params const params{args.input, nhwc, problem.batch, problem.in_channels,
+                                       problem.in_h * problem.in_w};
+    dim3 const grid(static_cast<unsigned>((params.plane + Copy::kPixels - 1) / Copy::kPixels),
+                    static_cast<unsigned>(params.channels / Copy::kChannels),
+                    static_cast<unsigned>(params.images < 65535 ? params.images : 65535));
+    detail::conv2d_kernel<Copy, typename Copy::Params><<<grid, Copy::kThreads, 0, stream>>>(params);
+    return detail::status_from_cuda(cudaGetLastError(), cuda_error);
   }
 
   /// Bytes of the filter's copy in the workspace, 256-byte aligned: reordered for the channel-tiled gather (or a
@@ -204,23 +248,23 @@ private:
                                     : detail::required_filter_copy_bytes<Policy>(problem);
   }
 
-  /// Copies the filter into the workspace, rounded to TF32, on `stream`: as the tile image of a warp-specialized
+  /// Copies the filter into `workspace`, rounded to TF32, on `stream`: as the tile image of a warp-specialized
   /// policy where `tile_image`; else in (K, R, S, C / groups) order for the channel-tiled gather, or in its own
   /// (K, C / groups, R, S) order (one "channel" of C / groups * R * S, one tap).
-  static Status reorder_filter(Conv2dArguments const& args, bool tile_image, cudaStream_t stream,
-                               cudaError_t* cuda_error) {
+  static Status reorder_filter(Conv2dArguments const& args, unsigned char* workspace, bool tile_image,
+                               cudaStream_t stream, cudaError_t* cuda_error) {
     Conv2dProblem const& problem = args.problem;
     if constexpr (Policy::kWarpSpecialized) {
       if (tile_image) {
         using Image = detail::FilterTileImage<Policy::BLOCK_OC>;
         typename Image::Params const params =
-            Image::make(args.filter, static_cast<float*>(args.workspace), problem.groups, problem.gemm_m(),
+            Image::make(args.filter, reinterpret_cast<float*>(workspace), problem.groups, problem.gemm_m(),
                         problem.gemm_k(), problem.filter_h * problem.filter_w);
         return launch_per_element<Image>(params, params.elements, stream, cuda_error);
       }
     }
     int const taps = reorders_filter(problem) ? problem.filter_h * problem.filter_w : 1;
-    detail::FilterReorder::Params const params{args.filter, static_cast<float*>(args.workspace),
+    detail::FilterReorder::Params const params{args.filter, reinterpret_cast<float*>(workspace),
                                                static_cast<int>(problem.filter_elements()),
                                                detail::FastDivmod(problem.gemm_k() / taps), detail::FastDivmod(taps)};
     return launch_per_element<detail::FilterReorder>(params, params.elements, stream, cuda_error);
@@ -244,7 +288,8 @@ private:
     if (status != Status::kSuccess) {
       return status;
     }
-    if (gather == GatherKind::kChannelTiled && !channel_tiled_applies(problem)) {
+    if ((gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast) &&
+        !channel_tiled_applies(problem)) {
       return Status::kErrorNotSupported;
     }
     return Status::kSuccess;
@@ -252,16 +297,15 @@ private:
 
   /// Calls `function(Kind<k>{})` for the resolved gather k. With a fixed kGather only that kernel is compiled.
   template <class Function> static Status with_gather(GatherKind gather, Function&& function) {
-    if constexpr (Policy::kWarpSpecialized) {
-      (void)gather; // its producers have the channel-tiled gather alone: make_launch_plan refused every other one
-      if constexpr (kGather == GatherKind::kAnalytic) {
-        return Status::kErrorNotSupported;
-      } else {
-        return function(Kind<GatherKind::kChannelTiled>{});
-      }
+    if constexpr (Policy::kWarpSpecialized && kGather == GatherKind::kAnalytic) {
+      (void)gather; // its producers have the channel-tiled gathers only: make_launch_plan refused it
+      return Status::kErrorNotSupported;
     } else if constexpr (kGather != GatherKind::kAuto) {
       (void)gather; // gather_for resolved it to kGather
       return function(Kind<kGather>{});
+    } else if constexpr (Policy::kWarpSpecialized) {
+      (void)gather; // its producers have the channel-tiled gathers only: make_launch_plan refused the analytic one
+      return function(Kind<GatherKind::kChannelTiled>{});
     } else {
       if (gather == GatherKind::kChannelTiled) {
         return function(Kind<GatherKind::kChannelTiled>{});
@@ -292,19 +336,33 @@ private:
 
 namespace detail {
 
-/// Launches `choice`, a policy of the launcher's table and a split count, for `args`.
+/// Calls `function(launcher)` with `Conv2d<Policy, kGather>{}` for the policy and gather of `choice`.
+template <class Function> auto with_launcher(KernelChoice const& choice, Function&& function) {
+  return with_policy(choice.policy, [&](auto policy) {
+    using Policy = decltype(policy);
+    if constexpr (Policy::kWarpSpecialized) {
+      if (choice.gather == GatherKind::kChannelsLast) {
+        return function(Conv2d<Policy, GatherKind::kChannelsLast>{});
+      }
+    }
+    return function(Conv2d<Policy>{});
+  });
+}
+
+/// Launches `choice`, a policy of the launcher's table, its gather and a split count, for `args`.
 template <class Epilogue>
 Status run_choice(Conv2dArguments const& args, Epilogue const& epilogue, KernelChoice const& choice,
                   DeviceInfo const& device, cudaStream_t stream, cudaError_t* cuda_error) {
-  return with_policy(choice.policy, [&](auto policy) {
-    return Conv2d<decltype(policy)>::run(args, epilogue, device, stream, cuda_error, choice.split_k);
+  return with_launcher(choice, [&](auto launcher) {
+    return decltype(launcher)::run(args, epilogue, device, stream, cuda_error, choice.split_k);
   });
 }
 
 } // namespace detail
 
 /// Workspace bytes that let the default launcher run `problem` on `device` as fast as it can: split-K partial sums
-/// where the output alone cannot fill the GPU, and the filter reordered for the channel-tiled gather. Pass at least
+/// where the output alone cannot fill the GPU, the filter reordered for the channel-tiled gather, and the input's
+/// channels-last copy where the launcher would make one. Pass at least
 /// this much in `Conv2dArguments::workspace` to get that launch; with less (or none) the launcher picks the best
 /// launch that fits. Problems of the direct path (`DirectConv2d::applies`) need none.
 inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInfo const& device) {
@@ -312,8 +370,8 @@ inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInf
     return 0;
   }
   KernelChoice const choice = choose_kernel(problem, device, kUnlimitedWorkspace);
-  return with_policy(choice.policy,
-                     [&](auto policy) { return Conv2d<decltype(policy)>::workspace_size(problem, choice.split_k); });
+  return detail::with_launcher(
+      choice, [&](auto launcher) { return decltype(launcher)::workspace_size(problem, choice.split_k); });
 }
 
 /// The plan of the default launcher's choice for a call with `workspace_bytes` of workspace, with occupancy from
@@ -324,8 +382,8 @@ inline Status plan_conv2d(Conv2dProblem const& problem, DeviceInfo const& device
     return DirectConv2d::plan(problem, device, plan);
   }
   KernelChoice const choice = choose_kernel(problem, device, workspace_bytes);
-  Status const status = with_policy(choice.policy, [&](auto policy) {
-    return Conv2d<decltype(policy)>::plan(problem, device, plan, cuda_error, choice.split_k);
+  Status const status = detail::with_launcher(choice, [&](auto launcher) {
+    return decltype(launcher)::plan(problem, device, plan, cuda_error, choice.split_k);
   });
   if (status == Status::kSuccess) {
     plan->reason = choice.reason;

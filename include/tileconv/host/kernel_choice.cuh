@@ -46,6 +46,10 @@ inline constexpr char kOnlyCandidate[] = "the only policy of this architecture's
 /// No policy of the table can plan it (a device before sm_80, an invalid problem, a grid too large).
 inline constexpr char kNoCandidate[] =
     "no policy of the table can plan this problem on this device; the fallback policy's checks name why";
+/// The input copied channels-last first (GatherKind::kChannelsLast).
+inline constexpr char kChannelsLast[] =
+    "fastest: the input copied channels-last first, so that the producers copy whole 128-byte pixel rows; the copy "
+    "pass costs less than it saves";
 /// A runner-up that `kernel_candidates` lists for the autotuner.
 inline constexpr char kAlternative[] = "a runner-up of the cost model, for the autotuner to time";
 /// `autotune_conv2d` timed the candidates and this one was fastest.
@@ -55,18 +59,20 @@ inline constexpr char kAutotuned[] = "fastest of the candidates timed by autotun
 /// A policy of the table and how many ways to split the reduction, with why and what the cost model expects.
 struct KernelChoice {
   PolicyId policy = kFallbackPolicy;
+  GatherKind gather = GatherKind::kAuto; ///< kAuto, or kChannelsLast for a warp-specialized policy
   int split_k = 1;                       ///< 1: no split-K; else `split_k_workspace_bytes(problem, split_k)` needed
   std::size_t workspace_bytes = 0;       ///< what the choice cannot run without: the split-K partial sums, and for a
-                                         ///< wgmma policy the filter's TF32 copy before them
+                                         ///< wgmma policy the filter's TF32 copy before them (and the input's
+                                         ///< channels-last copy between them)
   double estimated_sm_utilization = 0.0; ///< share of the SMs' time spent on tiles, split-K pass included (0..1)
   double estimated_us = 0.0; ///< the cost model's time, microseconds, calibrated on the H100: a ranking, not a
                              ///< promise (and only a ranking on other GPUs)
   char const* reason = choice_reason::kNoCandidate; ///< why (a static string from `choice_reason`)
 
   friend constexpr bool operator==(KernelChoice const& a, KernelChoice const& b) {
-    return a.policy == b.policy && a.split_k == b.split_k && a.workspace_bytes == b.workspace_bytes &&
-           a.estimated_sm_utilization == b.estimated_sm_utilization && a.estimated_us == b.estimated_us &&
-           a.reason == b.reason;
+    return a.policy == b.policy && a.gather == b.gather && a.split_k == b.split_k &&
+           a.workspace_bytes == b.workspace_bytes && a.estimated_sm_utilization == b.estimated_sm_utilization &&
+           a.estimated_us == b.estimated_us && a.reason == b.reason;
   }
   friend constexpr bool operator!=(KernelChoice const& a, KernelChoice const& b) { return !(a == b); }
 };
@@ -76,6 +82,14 @@ namespace detail {
 /// The analytic gather's cost per step relative to the channel-tiled one. H100, seed shape, 128 x 256 tiles:
 /// 10.2 ms analytic vs 6.70 ms channel-tiled (docs/perf-notes.md, v1).
 inline constexpr double kAnalyticStepFactor = 1.5;
+/// The warp-specialized tile's cost per step with the channels-last gather relative to the channel-tiled one. H200,
+/// session 12 sweep (perf-notes v18), kernel time alone: seed shape 0.73, r50_3x3_c512_7 0.75, c64_56 and dil2 0.77,
+/// r50_1x1_c256_56 0.79, c128_28 and c256_14 0.84, stride2_c128_56 0.9.
+inline constexpr double kChannelsLastStepFactor = 0.8;
+/// The channels-last copy pass's rate, bytes read and written per microsecond: 2.13 GB in 637 us on the seed shape's
+/// input, 184 MB in 59 us on r50_1x1_c256_56's (ncu, H200). On an H100 (3.35 TB/s of HBM3 against the H200's 4.8) it
+/// would take ~1.4x longer, which would make the seed shape a near tie there.
+inline constexpr double kChannelsLastCopyBytesPerUs = 3.3e6;
 /// A block's fixed cost (pipeline fill, epilogue), in steps. Argued: the prologue issues STAGES - 1 copies at once
 /// and waits about one step's latency; the H100 step times of the table were fitted with it included.
 inline constexpr double kFixedStepsPerBlock = 1.0;
@@ -114,7 +128,8 @@ constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, Policy
 /// The cost model's view of one (policy, split count).
 struct Estimate {
   PolicyId policy = kFallbackPolicy;
-  int order = 0; ///< position in the architecture's candidate list: the tie-break
+  GatherKind gather = GatherKind::kAuto; ///< kAuto, or kChannelsLast
+  int order = 0;                         ///< position in the architecture's candidate list: the tie-break
   int split_k = 1;
   int stages = 0;                  ///< the policy's pipeline depth
   std::int64_t k_tiles = 0;        ///< steps of the whole reduction
@@ -124,11 +139,13 @@ struct Estimate {
   double time_us = 0.0;            ///< main kernel, plus the reduction pass where split
   double utilization = 0.0;        ///< SM time at the policy's saturated rate / (SMs * time)
   std::size_t workspace_bytes = 0; ///< what the launch cannot run as estimated without: split-K partial sums, and
-                                   ///< for a wgmma policy the filter's TF32 copy (Conv2d::reordered_filter_bytes)
+                                   ///< for a wgmma policy the filter's TF32 copy (Conv2d::reordered_filter_bytes),
+                                   ///< with the channels-last gather the input's copy
 
   /// Fills less than one wave: the condition for considering split-K.
   constexpr bool under_one_wave(int sm_count) const { return blocks < std::int64_t{sm_count} * blocks_per_sm; }
-  /// Whether this estimate ranks before `other`: lower time, then fewer splits, then the table's order.
+  /// Whether this estimate ranks before `other`: lower time, then fewer splits, then the table's order, then
+  /// without the channels-last copy.
   constexpr bool before(Estimate const& other) const {
     if (time_us != other.time_us) {
       return time_us < other.time_us;
@@ -136,7 +153,10 @@ struct Estimate {
     if (split_k != other.split_k) {
       return split_k < other.split_k;
     }
-    return order < other.order;
+    if (order != other.order) {
+      return order < other.order;
+    }
+    return gather != GatherKind::kChannelsLast && other.gather == GatherKind::kChannelsLast;
   }
 };
 
@@ -152,7 +172,10 @@ struct CandidateShape {
   double useful_fraction = 0.0; ///< output elements / elements the tiles cover
   double step_factor = 1.0;     ///< the gather's cost per step
   double output_bytes = 0.0;    ///< of the whole output, which the split-K pass writes once and reads split_k times
-  std::size_t filter_copy_bytes = 0; ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
+  std::size_t filter_copy_bytes = 0;     ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
+  bool channels_last_capable = false;    ///< a warp-specialized policy with the channel-tiled gather
+  GatherKind gather = GatherKind::kAuto; ///< kChannelsLast: estimated with the input's channels-last copy
+  double input_bytes = 0.0;              ///< which the channels-last copy reads once and writes once
 };
 
 /// Plans candidate `order` of `arch` unsplit. False where it cannot be planned (shared memory, grid, registers).
@@ -187,6 +210,8 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     // copy the launcher makes in the workspace; read in place, the filter tiles also lose their 16-byte copies
     // (seed shape 11.7 ms instead of 4.3)
     shape->filter_copy_bytes = required_filter_copy_bytes<Policy>(problem);
+    shape->channels_last_capable = Policy::kWarpSpecialized && gather == GatherKind::kChannelTiled;
+    shape->input_bytes = double(problem.input_elements()) * sizeof(float);
     return true;
   });
 }
@@ -213,10 +238,17 @@ inline Estimate estimate(Conv2dProblem const& problem, DeviceInfo const& device,
     // the reduction pass reads split_k partial outputs and writes the output
     time_us += arch.launch_us + double(split_k + 1) * shape.output_bytes / arch.reduce_bytes_per_us;
   }
+  std::size_t channels_last_bytes = 0;
+  if (shape.gather == GatherKind::kChannelsLast) {
+    // the copy pass reads the input and writes it
+    time_us += arch.launch_us + 2.0 * shape.input_bytes / kChannelsLastCopyBytesPerUs;
+    channels_last_bytes = channels_last_copy_bytes(problem);
+  }
   double const busy_us = double(blocks) * steps * shape.step_factor * candidate.step_us_shared;
 
   Estimate e;
   e.policy = candidate.policy;
+  e.gather = shape.gather;
   e.order = shape.order;
   e.split_k = split_k;
   e.stages = shape.stages;
@@ -226,14 +258,15 @@ inline Estimate estimate(Conv2dProblem const& problem, DeviceInfo const& device,
   e.useful_fraction = shape.useful_fraction;
   e.time_us = time_us;
   e.utilization = std::min(1.0, busy_us / (double(device.sm_count) * time_us));
-  e.workspace_bytes = shape.filter_copy_bytes + split_k_workspace_bytes(problem, split_k);
+  e.workspace_bytes = shape.filter_copy_bytes + channels_last_bytes + split_k_workspace_bytes(problem, split_k);
   return e;
 }
 
 /// Calls `visit(Estimate const&)` for every candidate of the device's architecture that can be planned: unsplit, and
 /// where its tiles fill less than one wave, split 2..kMaxSplitK ways (valid split counts only, each split at least
 /// STAGES steps long, since a shorter one never overlaps its copies with math, and batch * groups * split_k within
-/// the grid's z). Each candidate is planned once; its split estimates are arithmetic on that plan.
+/// the grid's z); a warp-specialized candidate with the channel-tiled gather once more with the channels-last one.
+/// Each candidate is planned once; its other estimates are arithmetic on that plan.
 template <class Visit> void for_each_estimate(Conv2dProblem const& problem, DeviceInfo const& device, Visit&& visit) {
   ArchPolicies const* arch = arch_policies(device.compute_capability());
   if (arch == nullptr || problem.validate() != Status::kSuccess) {
@@ -244,18 +277,28 @@ template <class Visit> void for_each_estimate(Conv2dProblem const& problem, Devi
     if (!candidate_shape(problem, device, *arch, i, &shape)) {
       continue;
     }
-    Estimate const unsplit = estimate(problem, device, *arch, shape, 1);
-    visit(unsplit);
-    if (!unsplit.under_one_wave(device.sm_count)) {
-      continue;
-    }
-    for (int split_k = 2; split_k <= kMaxSplitK; ++split_k) {
-      if ((shape.k_tiles + split_k - 1) / split_k < shape.stages || shape.grid_z * split_k > device.max_grid[2]) {
-        break;
+    auto const visit_splits = [&](CandidateShape const& gathered) {
+      Estimate const unsplit = estimate(problem, device, *arch, gathered, 1);
+      visit(unsplit);
+      if (!unsplit.under_one_wave(device.sm_count)) {
+        return;
       }
-      if (is_split_count(shape.k_tiles, split_k)) {
-        visit(estimate(problem, device, *arch, shape, split_k));
+      for (int split_k = 2; split_k <= kMaxSplitK; ++split_k) {
+        if ((gathered.k_tiles + split_k - 1) / split_k < gathered.stages ||
+            gathered.grid_z * split_k > device.max_grid[2]) {
+          break;
+        }
+        if (is_split_count(gathered.k_tiles, split_k)) {
+          visit(estimate(problem, device, *arch, gathered, split_k));
+        }
       }
+    };
+    visit_splits(shape);
+    if (shape.channels_last_capable) {
+      CandidateShape channels_last = shape;
+      channels_last.gather = GatherKind::kChannelsLast;
+      channels_last.step_factor *= kChannelsLastStepFactor;
+      visit_splits(channels_last);
     }
   }
 }
@@ -263,6 +306,7 @@ template <class Visit> void for_each_estimate(Conv2dProblem const& problem, Devi
 inline KernelChoice to_choice(Estimate const& e, char const* reason) {
   KernelChoice choice;
   choice.policy = e.policy;
+  choice.gather = e.gather;
   choice.split_k = e.split_k;
   choice.workspace_bytes = e.workspace_bytes;
   choice.estimated_sm_utilization = e.utilization;
@@ -292,7 +336,7 @@ inline BestEstimates best_estimates(Conv2dProblem const& problem, DeviceInfo con
       if (e.workspace_bytes > workspace_bytes) {
         return; // a wgmma policy without room for its filter copy
       }
-      // one unsplit estimate per policy: the best two are the winner and the runner-up
+      // one unsplit estimate per policy and gather: the best two are the winner and the runner-up
       if (!best.have_unsplit || e.before(best.unsplit)) {
         best.runner_up = best.unsplit;
         best.have_runner_up = best.have_unsplit;
@@ -322,8 +366,11 @@ constexpr bool split_pays(Estimate const& split, Estimate const& unsplit) {
          unsplit.time_us - split.time_us >= kSplitKMinSavingUs;
 }
 
-/// Why the unsplit winner of `best` beat its runner-up, another policy.
+/// Why the unsplit winner of `best` beat its runner-up, another policy (or its own channel-tiled gather).
 inline char const* unsplit_reason(BestEstimates const& best) {
+  if (best.unsplit.gather == GatherKind::kChannelsLast) {
+    return choice_reason::kChannelsLast;
+  }
   if (!best.have_runner_up) {
     return choice_reason::kOnlyCandidate;
   }
@@ -399,7 +446,7 @@ inline int kernel_candidates(Conv2dProblem const& problem, DeviceInfo const& dev
   bool taken[kMaxEstimates] = {};
   auto const listed = [&](detail::Estimate const& e) {
     for (int i = 0; i < written; ++i) {
-      if (candidates[i].policy == e.policy && candidates[i].split_k == e.split_k) {
+      if (candidates[i].policy == e.policy && candidates[i].gather == e.gather && candidates[i].split_k == e.split_k) {
         return true;
       }
     }
@@ -446,7 +493,9 @@ inline Status plan_kernel_choice(Conv2dProblem const& problem, DeviceInfo const&
   }
   return with_policy(choice.policy, [&](auto policy) {
     using Policy = decltype(policy);
-    GatherKind const gather = detail::auto_gather(problem, Policy::BLOCK_R);
+    GatherKind const gather = choice.gather == GatherKind::kChannelsLast
+                                  ? GatherKind::kChannelsLast
+                                  : detail::auto_gather(problem, Policy::BLOCK_R);
     Status const status = make_launch_plan<Policy>(problem, device, plan, gather, choice.split_k);
     if (status != Status::kSuccess) {
       return status;
@@ -455,7 +504,7 @@ inline Status plan_kernel_choice(Conv2dProblem const& problem, DeviceInfo const&
     PolicyCandidate const* candidate = arch != nullptr ? detail::find_candidate(*arch, choice.policy) : nullptr;
     if (candidate != nullptr) {
       int const registers =
-          gather == GatherKind::kChannelTiled ? candidate->registers_channel_tiled : candidate->registers_analytic;
+          gather != GatherKind::kAnalytic ? candidate->registers_channel_tiled : candidate->registers_analytic;
       plan->blocks_per_sm =
           std::min(plan->blocks_per_sm, detail::blocks_per_sm_by_registers(registers, Policy::kThreads, device));
     }

@@ -61,6 +61,14 @@ constexpr std::size_t filter_copy_bytes(Conv2dProblem const& problem) {
   return (bytes + 255) / 256 * 256;
 }
 
+/// Bytes of the input's channels-last copy in the workspace (`GatherKind::kChannelsLast`): the input's size rounded to
+/// 256 bytes, so that the partial sums after it start aligned, and 12 more, by which the launcher moves the filter's
+/// copy and this one from a 4-byte aligned workspace's start to a 16-byte boundary.
+constexpr std::size_t channels_last_copy_bytes(Conv2dProblem const& problem) {
+  std::size_t const bytes = static_cast<std::size_t>(problem.input_elements()) * sizeof(float);
+  return (bytes + 255) / 256 * 256 + 12;
+}
+
 /// The filter copy a launch of `Policy` cannot do without: a wgmma policy reads the filter as stored and TF32 wgmma
 /// truncates it, so its launches read a copy rounded to TF32 (`filter_copy_bytes`); 0 for mma.sync policies, which
 /// round their filter fragments themselves where the filter is read in place.
@@ -188,8 +196,11 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   if (Policy::kMma == MmaKind::kWarpgroup && (device.compute_capability() != 90 || !kBuiltForSm90a)) {
     return Status::kErrorArchNotSupported;
   }
-  if (Policy::kWarpSpecialized && gather != GatherKind::kChannelTiled) {
-    return Status::kErrorNotSupported; // its producers have the channel-tiled gather only
+  // the warp-specialized producers have the channel-tiled gather and its channels-last form only, and only they
+  // read a channels-last copy
+  bool const channel_tiled = gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast;
+  if (Policy::kWarpSpecialized ? !channel_tiled : gather == GatherKind::kChannelsLast) {
+    return Status::kErrorNotSupported;
   }
   int const smem_bytes = Policy::kSmemBytes;
   std::int64_t const pixel_tiles = (std::int64_t{problem.gemm_n()} + Policy::BLOCK_OW - 1) / Policy::BLOCK_OW;

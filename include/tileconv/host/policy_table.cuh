@@ -158,7 +158,8 @@ namespace detail {
 //          0.94, stride2_c128_56 0.0828 ms -> 1.1, seed 4.23 ms -> 0.86: 0.85, a little under the fit, because the
 //          model's square tile at two blocks per SM is optimistic for grids of one round (r50_3x3_c128_28: 0.064 ms
 //          estimated, 0.079 measured) and the specialized tile wins there; the seed shape then also takes it, 1%
-//          slower than the square tile in the sweep. The channel-tiled gather only (`make_launch_plan`). Session 9
+//          slower than the square tile in the sweep. The channel-tiled gathers only (`make_launch_plan`; the cost model
+//          derives the channels-last one's estimate, kernel_choice.cuh). Session 9
 //          (perf-notes v14: the filter tile as one bulk copy from a tile image, the writer's tests once per tile;
 //          H200 sweep, 40-run medians) took 7-12% off every row it leads (r50_3x3_c256_14 0.0694 -> 0.0643 ms,
 //          r50_3x3_c128_28 -9%, seed -11%, stride2_c128_56 -12%): 0.85 x 0.9 = 0.77. Registers 127 (one block per SM

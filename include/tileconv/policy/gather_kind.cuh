@@ -5,8 +5,8 @@
 
 namespace tileconv {
 
-/// The order of the reduction and the activation gather that goes with it. Both give the same result up to
-/// float summation order; the channel-tiled one is the fast path, the analytic one the reference path.
+/// The order of the reduction and the activation gather that goes with it. All give the same result up to float
+/// summation order; the channel-tiled one is the fast path, the analytic one the reference path.
 enum class GatherKind {
   /// Channel-tiled where in_channels / groups is a multiple of BLOCK_R, analytic elsewhere.
   kAuto,
@@ -18,6 +18,12 @@ enum class GatherKind {
   /// thread checks the padding once per tile and steps between rows by a constant. Needs in_channels / groups to
   /// be a multiple of BLOCK_R.
   kChannelTiled,
+  /// The channel-tiled reduction, read from a channels-last (NHWC) copy of the input that the launcher makes in the
+  /// workspace, rounded to TF32: each pixel's BLOCK_R channels of a tap are one contiguous 128-byte row, copied
+  /// 16 bytes at a time. Warp-specialized policies only, and only with the workspace for the copy
+  /// (`Conv2d::workspace_size`). Never part of kAuto: the default launcher's cost model takes it where the copy pass
+  /// costs less than it saves (`KernelChoice::gather`, docs/launcher.md).
+  kChannelsLast,
 };
 
 /// A short name of a gather kind, for plans and logs.
@@ -29,6 +35,8 @@ constexpr char const* to_string(GatherKind kind) {
     return "analytic";
   case GatherKind::kChannelTiled:
     return "channel-tiled";
+  case GatherKind::kChannelsLast:
+    return "channels-last";
   }
   return "unknown";
 }

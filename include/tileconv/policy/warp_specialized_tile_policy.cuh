@@ -9,12 +9,13 @@
 
 namespace tileconv {
 
-/// Tile sizes of the warp-specialized wgmma conv (sm_90a builds on sm_90 devices only; the channel-tiled gather
+/// Tile sizes of the warp-specialized wgmma conv (sm_90a builds on sm_90 devices only; the channel-tiled gathers
 /// only, so input channels per group a multiple of 32). The GEMM is `WarpgroupTilePolicy`'s (M = output pixels,
 /// N = output channels), but both operands reach wgmma from shared memory, K-major with the 128-byte swizzle: the
 /// producer loads the activations into registers, rounds them to TF32 and stores each pixel's 32 reduction values as
-/// one 128-byte row, so the consumers keep a stage's wgmma in flight while they wait for the next stage, and copy
-/// nothing themselves. Stages pass between the roles through mbarriers instead of a block barrier.
+/// one 128-byte row (or, with the channels-last gather, copies that row from the launcher's NHWC copy of the input), so
+/// the consumers keep a stage's wgmma in flight while they wait for the next stage, and copy nothing themselves. Stages
+/// pass between the roles through mbarriers instead of a block barrier.
 ///
 /// @tparam BLOCK_OC_   output channels per block: the N of each wgmma, 64 or 128 (or 256, as two N = 128 halves)
 /// @tparam BLOCK_OW_   output pixels per block, flattened over out_h * out_w of one image, a multiple of 128
