@@ -106,8 +106,13 @@ template <int kTileRows> struct FilterTileImage {
   }
 
   __device__ void operator()(Params const& params, unsigned char* /*shared_bytes*/) const {
-    for (std::int64_t step = std::int64_t{blockIdx.x} * kThreads + threadIdx.x; step < params.elements;
-         step += std::int64_t{gridDim.x} * kThreads) {
+    write(params, static_cast<int>(blockIdx.x), static_cast<int>(gridDim.x));
+  }
+
+  /// The elements of block `block` of `blocks` (each strides over the image by blocks * kThreads).
+  __device__ static void write(Params const& params, int block, int blocks) {
+    for (std::int64_t step = std::int64_t{block} * kThreads + threadIdx.x; step < params.elements;
+         step += std::int64_t{blocks} * kThreads) {
       int const index = static_cast<int>(step); // below 2^31: the filter's element count
       params.image[index] = round_to_tf32(params.kcrs[source(params, index)]);
     }

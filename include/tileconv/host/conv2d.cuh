@@ -24,6 +24,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -167,22 +168,23 @@ public:
         bool const aligned_16 = reinterpret_cast<std::uintptr_t>(workspace) % 16 == 0;
         // a tile image is read by bulk copies, which need 16-byte alignment
         bool const tile_image = Policy::kWarpSpecialized && aligned_16;
-        Status const reordered = reorder_filter(args, workspace, tile_image, stream, cuda_error);
-        if (reordered != Status::kSuccess) {
-          return reordered;
+        if constexpr (kKind == GatherKind::kChannelsLast) {
+          float* const nhwc = reinterpret_cast<float*>(workspace + filter_bytes);
+          Status const prepared = prepare_channels_last(args, workspace, nhwc, stream, cuda_error);
+          if (prepared != Status::kSuccess) {
+            return prepared;
+          }
+          params.conv.input = nhwc;
+        } else {
+          Status const reordered = reorder_filter(args, workspace, tile_image, stream, cuda_error);
+          if (reordered != Status::kSuccess) {
+            return reordered;
+          }
         }
         params.conv.filter = reinterpret_cast<float const*>(workspace);
         params.conv.filter_tile_image = tile_image;
         params.conv.filter_reordered = !tile_image && reorders_filter(args.problem);
         params.conv.filter_vector_copies = params.conv.filter_reordered && aligned_16;
-        if constexpr (kKind == GatherKind::kChannelsLast) {
-          float* const nhwc = reinterpret_cast<float*>(workspace + filter_bytes);
-          Status const copied = copy_channels_last(args, nhwc, stream, cuda_error);
-          if (copied != Status::kSuccess) {
-            return copied;
-          }
-          params.conv.input = nhwc;
-        }
         if (split_k > 1) {
           params.conv.partials = reinterpret_cast<float*>(start + filter_bytes + channels_last_bytes(args.problem));
         }
@@ -225,17 +227,32 @@ private:
     return kGather == GatherKind::kChannelsLast ? detail::channels_last_copy_bytes(problem) : 0;
   }
 
-  /// Copies the input into `nhwc` in channels-last order, rounded to TF32, on `stream`.
-  static Status copy_channels_last(Conv2dArguments const& args, float* nhwc, cudaStream_t stream,
-                                   cudaError_t* cuda_error) {
-    using Copy = detail::ChannelsLastCopy;
+  /// The parameters of a warp-specialized policy's filter tile image of `args.filter` at `workspace`.
+  static auto filter_image_params(Conv2dArguments const& args, unsigned char* workspace) {
     Conv2dProblem const& problem = args.problem;
-    typename Copy::Params const params{args.input, nhwc, problem.batch, problem.in_channels,
-                                       problem.in_h * problem.in_w};
-    dim3 const grid(static_cast<unsigned>((params.plane + Copy::kPixels - 1) / Copy::kPixels),
-                    static_cast<unsigned>(params.channels / Copy::kChannels),
-                    static_cast<unsigned>(params.images < 65535 ? params.images : 65535));
-    detail::conv2d_kernel<Copy, typename Copy::Params><<<grid, Copy::kThreads, 0, stream>>>(params);
+    return detail::FilterTileImage<Policy::BLOCK_OC>::make(args.filter, reinterpret_cast<float*>(workspace),
+                                                           problem.groups, problem.gemm_m(), problem.gemm_k(),
+                                                           problem.filter_h * problem.filter_w);
+  }
+
+  /// Writes the filter's tile image to `workspace` and copies the input into `nhwc` in channels-last order, both
+  /// rounded to TF32, in one launch on `stream` (device/channels_last_copy.cuh).
+  static Status prepare_channels_last(Conv2dArguments const& args, unsigned char* workspace, float* nhwc,
+                                      cudaStream_t stream, cudaError_t* cuda_error) {
+    using Operands = detail::ChannelsLastOperands<Policy::BLOCK_OC>;
+    Conv2dProblem const& problem = args.problem;
+    typename Operands::Params params{
+        filter_image_params(args, workspace),
+        {args.input, nhwc, problem.batch, problem.in_channels, problem.in_h * problem.in_w},
+        0};
+    // as many blocks as elements or tiles, up to 4096 filter blocks and 2^20 copy blocks, which stride over the rest
+    std::int64_t const filter_blocks =
+        (std::int64_t{params.filter.elements} + Operands::kThreads - 1) / Operands::kThreads;
+    std::int64_t const copy_blocks = detail::ChannelsLastCopy::tiles(params.input);
+    params.filter_blocks = static_cast<int>(std::min<std::int64_t>(filter_blocks, 4096));
+    int const grid =
+        params.filter_blocks + static_cast<int>(std::min<std::int64_t>(copy_blocks, std::int64_t{1} << 20));
+    detail::conv2d_kernel<Operands, typename Operands::Params><<<grid, Operands::kThreads, 0, stream>>>(params);
     return detail::status_from_cuda(cudaGetLastError(), cuda_error);
   }
 
@@ -256,11 +273,9 @@ private:
     Conv2dProblem const& problem = args.problem;
     if constexpr (Policy::kWarpSpecialized) {
       if (tile_image) {
-        using Image = detail::FilterTileImage<Policy::BLOCK_OC>;
-        typename Image::Params const params =
-            Image::make(args.filter, reinterpret_cast<float*>(workspace), problem.groups, problem.gemm_m(),
-                        problem.gemm_k(), problem.filter_h * problem.filter_w);
-        return launch_per_element<Image>(params, params.elements, stream, cuda_error);
+        auto const params = filter_image_params(args, workspace);
+        return launch_per_element<detail::FilterTileImage<Policy::BLOCK_OC>>(params, params.elements, stream,
+                                                                             cuda_error);
       }
     }
     int const taps = reorders_filter(problem) ? problem.filter_h * problem.filter_w : 1;
