@@ -426,7 +426,8 @@ private:
     Session& s = *session_;
     tileconv::Conv2dProblem const& problem = s.shape.problem;
     if (contender == Contender::kTileconv) {
-      // the workspace the default launcher asks for (split-K partials, reordered filter), like cuDNN's
+      // the workspace the default launcher asks for (split-K partials, reordered filter, channels-last copy), like
+      // cuDNN's
       cs.tileconv_workspace_bytes = tileconv::conv2d_workspace_size(problem, device_);
       TILECONV_BENCH_TRY(ensure_workspace(cs.tileconv_workspace_bytes));
       tileconv::LaunchPlan plan;
@@ -441,8 +442,9 @@ private:
       if (plan.block_oc == 0) { // the direct kernel: no tile policy
         std::snprintf(text, sizeof(text), "%s kernel, %.2f waves", name, plan.waves());
       } else {
-        std::snprintf(text, sizeof(text), "%s, tile %dx%dx%d, %d stages, split-K %d, %.2f waves", name, plan.block_oc,
-                      plan.block_ow, plan.block_r, plan.stages, plan.split_k, plan.waves());
+        std::snprintf(text, sizeof(text), "%s, %s gather, tile %dx%dx%d, %d stages, split-K %d, %.2f waves", name,
+                      tileconv::to_string(plan.gather), plan.block_oc, plan.block_ow, plan.block_r, plan.stages,
+                      plan.split_k, plan.waves());
       }
       cs.label = text;
     } else if (contender == Contender::kTileconvAutotuned) {

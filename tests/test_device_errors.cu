@@ -58,25 +58,31 @@ template <class Policy, GatherKind kGather> EntryPoint run_entry(std::string con
 }
 
 template <class Policy> void add_policy_entries(std::vector<EntryPoint>& entries, std::string const& policy) {
-  // the warp-specialized policy has the channel-tiled gather alone: its own choice refuses the other problems, and
-  // its forced analytic gather runs none (the refusal is tested with the other refusals, test_device_conv2d.cu)
-  auto const runs = [](Conv2dArguments const& args, DeviceInfo const& device) {
-    return Conv2d<Policy>::can_implement(args, device) != Status::kErrorNotSupported;
-  };
-  entries.push_back({"tileconv::conv2d<" + policy + ">(args, stream, &error)",
-                     [](Conv2dArguments const& args, DeviceInfo const&, cudaStream_t stream, cudaError_t* error) {
-                       return tileconv::conv2d<Policy>(args, stream, error);
-                     },
-                     false, runs});
-  entries.push_back({"tileconv::conv2d<" + policy + ">(args, device, stream, &error)",
-                     [](Conv2dArguments const& args, DeviceInfo const& device, cudaStream_t stream,
-                        cudaError_t* error) { return tileconv::conv2d<Policy>(args, device, stream, error); },
-                     true, runs});
-  entries.push_back(run_entry<Policy, GatherKind::kAuto>(policy));
-  if constexpr (!Policy::kWarpSpecialized) {
-    entries.push_back(run_entry<Policy, GatherKind::kAnalytic>(policy));
+  if constexpr (detail::channels_last_only<Policy>()) {
+    // it cannot run without the workspace these calls do not give (test_device_conv2d.cu runs it with one)
+    (void)entries;
+    (void)policy;
+  } else {
+    // the warp-specialized policy has the channel-tiled gather alone: its own choice refuses the other problems, and
+    // its forced analytic gather runs none (the refusal is tested with the other refusals, test_device_conv2d.cu)
+    auto const runs = [](Conv2dArguments const& args, DeviceInfo const& device) {
+      return Conv2d<Policy>::can_implement(args, device) != Status::kErrorNotSupported;
+    };
+    entries.push_back({"tileconv::conv2d<" + policy + ">(args, stream, &error)",
+                       [](Conv2dArguments const& args, DeviceInfo const&, cudaStream_t stream, cudaError_t* error) {
+                         return tileconv::conv2d<Policy>(args, stream, error);
+                       },
+                       false, runs});
+    entries.push_back({"tileconv::conv2d<" + policy + ">(args, device, stream, &error)",
+                       [](Conv2dArguments const& args, DeviceInfo const& device, cudaStream_t stream,
+                          cudaError_t* error) { return tileconv::conv2d<Policy>(args, device, stream, error); },
+                       true, runs});
+    entries.push_back(run_entry<Policy, GatherKind::kAuto>(policy));
+    if constexpr (!Policy::kWarpSpecialized) {
+      entries.push_back(run_entry<Policy, GatherKind::kAnalytic>(policy));
+    }
+    entries.push_back(run_entry<Policy, GatherKind::kChannelTiled>(policy));
   }
-  entries.push_back(run_entry<Policy, GatherKind::kChannelTiled>(policy));
 }
 
 /// Every public entry point that launches: the default launcher with and without a DeviceInfo, conv2d<Policy> with and

@@ -217,7 +217,9 @@ std::vector<Launcher> split_k_launchers(int split_k, DeviceInfo const& device) {
   std::vector<Launcher> launchers;
   for_each_runnable_table_policy([&](auto policy, std::string const& name) {
     using Policy = decltype(policy);
-    launchers.push_back(split_k_launcher<Policy>(name, split_k, device));
+    if constexpr (!::tileconv::detail::channels_last_only<Policy>()) {
+      launchers.push_back(split_k_launcher<Policy>(name, split_k, device));
+    }
     if constexpr (Policy::kWarpSpecialized) {
       launchers.push_back(split_k_launcher<Policy, GatherKind::kChannelsLast>(name, split_k, device));
     }

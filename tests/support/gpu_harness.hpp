@@ -275,7 +275,7 @@ template <class Policy, GatherKind kGather = GatherKind::kAuto> Launcher policy_
       // threads or captured into a graph cannot allocate one of its own)
       launcher.needs_workspace = true;
       launcher.applies = [device](Conv2dArguments const& args) {
-        Status const status = Conv2d<Policy, GatherKind::kChannelTiled>::can_implement(args, device);
+        Status const status = Conv2d<Policy, kGather>::can_implement(args, device);
         return status != Status::kErrorNotSupported && status != Status::kErrorSharedMemoryExceeded &&
                args.workspace != nullptr &&
                args.workspace_bytes >= Conv2d<Policy, kGather>::workspace_size(args.problem, 1);
@@ -293,16 +293,20 @@ template <class Policy, GatherKind kGather = GatherKind::kAuto> Launcher policy_
 /// Policy with the launcher's own choice of gather, and with each gather forced where it applies, so that every
 /// gather is compared with the reference on every shape it can run.
 template <class Policy> std::vector<Launcher> gather_launchers(std::string const& policy_name) {
-  std::vector<Launcher> launchers = {
-      policy_launcher<Policy>("tileconv::conv2d<" + policy_name + ">"),
-      policy_launcher<Policy, GatherKind::kChannelTiled>("Conv2d<" + policy_name + ">"),
-  };
-  if constexpr (Policy::kWarpSpecialized) { // its producers have the channel-tiled gathers alone
-    launchers.push_back(policy_launcher<Policy, GatherKind::kChannelsLast>("Conv2d<" + policy_name + ">"));
+  if constexpr (::tileconv::detail::channels_last_only<Policy>()) { // one gather, which needs the caller's workspace
+    return {policy_launcher<Policy, GatherKind::kChannelsLast>("Conv2d<" + policy_name + ">")};
   } else {
-    launchers.push_back(policy_launcher<Policy, GatherKind::kAnalytic>("Conv2d<" + policy_name + ">"));
+    std::vector<Launcher> launchers = {
+        policy_launcher<Policy>("tileconv::conv2d<" + policy_name + ">"),
+        policy_launcher<Policy, GatherKind::kChannelTiled>("Conv2d<" + policy_name + ">"),
+    };
+    if constexpr (Policy::kWarpSpecialized) { // its producers have the channel-tiled gathers alone
+      launchers.push_back(policy_launcher<Policy, GatherKind::kChannelsLast>("Conv2d<" + policy_name + ">"));
+    } else {
+      launchers.push_back(policy_launcher<Policy, GatherKind::kAnalytic>("Conv2d<" + policy_name + ">"));
+    }
+    return launchers;
   }
-  return launchers;
 }
 
 /// The workspace the channels-last launchers of `shipped_launchers` need for `problem` (0 where none runs here), so

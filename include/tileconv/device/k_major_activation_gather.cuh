@@ -28,6 +28,7 @@ static __device__ float const kPaddingZero = 0.0f;
 /// memory: rounding on the way costs two instructions per value.
 template <class Policy> class KMajorActivationGather {
 public:
+  static_assert(!Policy::kChannelsLastOnly, "the register gather needs whole 128-pixel rows of producer threads");
   static constexpr int kPixels = Policy::kPixelsPerProducer;
   static constexpr int kChannels = Policy::kChannelsPerProducer;
   /// One k tile of this thread's pixels and channels, in registers between `load` and `store`.

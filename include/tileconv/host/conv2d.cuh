@@ -48,14 +48,23 @@ inline dim3 split_k_reduce_grid(Conv2dProblem const& problem) {
 template <class Policy, GatherKind kGather = GatherKind::kAuto> class Conv2d {
   static_assert(kGather != GatherKind::kChannelsLast || Policy::kWarpSpecialized,
                 "the channels-last gather is the warp-specialized policies' alone");
+  static_assert(kGather != GatherKind::kChannelTiled || !detail::channels_last_only<Policy>(),
+                "this warp-specialized policy has the channels-last gather alone");
+  /// Whether the launch reads the input's channels-last copy: kGather kChannelsLast, or kAuto on a policy that has
+  /// no other gather.
+  static constexpr bool kReadsChannelsLast =
+      kGather == GatherKind::kChannelsLast || (kGather == GatherKind::kAuto && detail::channels_last_only<Policy>());
 
 public:
-  /// The gather `problem` runs with: kGather, or for kAuto the channel-tiled one wherever it applies.
+  /// The gather `problem` runs with: kGather, or for kAuto the channel-tiled one wherever it applies (its
+  /// channels-last form on a policy that has no other).
   static constexpr GatherKind gather_for(Conv2dProblem const& problem) {
     if constexpr (kGather != GatherKind::kAuto) {
       return kGather;
+    } else if (!channel_tiled_applies(problem)) {
+      return GatherKind::kAnalytic;
     } else {
-      return channel_tiled_applies(problem) ? GatherKind::kChannelTiled : GatherKind::kAnalytic;
+      return kReadsChannelsLast ? GatherKind::kChannelsLast : GatherKind::kChannelTiled;
     }
   }
 
@@ -72,8 +81,7 @@ public:
   static constexpr std::size_t workspace_used(Conv2dArguments const& args, int split_k) {
     std::size_t const available = args.workspace != nullptr ? args.workspace_bytes : 0;
     std::size_t const fastest = workspace_size(args.problem, split_k);
-    return kGather == GatherKind::kChannelsLast || available >= fastest ? fastest
-                                                                        : partials_bytes(args.problem, split_k);
+    return kReadsChannelsLast || available >= fastest ? fastest : partials_bytes(args.problem, split_k);
   }
 
   /// The workspace split-K cannot run without: split_k floats per output element, 0 for one split.
@@ -224,7 +232,7 @@ private:
 
   /// Bytes of the input's channels-last copy in the workspace with the channels-last gather, else 0.
   static constexpr std::size_t channels_last_bytes(Conv2dProblem const& problem) {
-    return kGather == GatherKind::kChannelsLast ? detail::channels_last_copy_bytes(problem) : 0;
+    return kReadsChannelsLast ? detail::channels_last_copy_bytes(problem) : 0;
   }
 
   /// The parameters of a warp-specialized policy's filter tile image of `args.filter` at `workspace`.
@@ -320,7 +328,7 @@ private:
       return function(Kind<kGather>{});
     } else if constexpr (Policy::kWarpSpecialized) {
       (void)gather; // its producers have the channel-tiled gathers only: make_launch_plan refused the analytic one
-      return function(Kind<GatherKind::kChannelTiled>{});
+      return function(Kind<(kReadsChannelsLast ? GatherKind::kChannelsLast : GatherKind::kChannelTiled)>{});
     } else {
       if (gather == GatherKind::kChannelTiled) {
         return function(Kind<GatherKind::kChannelTiled>{});

@@ -184,13 +184,16 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
   PolicyCandidate const& candidate = arch.candidates[order];
   return with_policy(candidate.policy, [&](auto policy) {
     using Policy = decltype(policy);
-    GatherKind const gather = auto_gather(problem, Policy::BLOCK_R);
+    GatherKind gather = auto_gather(problem, Policy::BLOCK_R);
+    if (gather == GatherKind::kChannelTiled && channels_last_only<Policy>()) {
+      gather = GatherKind::kChannelsLast; // its only gather, whose step times the table lists
+    }
     LaunchPlan plan;
     if (make_launch_plan<Policy>(problem, device, &plan, gather, 1) != Status::kSuccess) {
       return false;
     }
     int const registers =
-        gather == GatherKind::kChannelTiled ? candidate.registers_channel_tiled : candidate.registers_analytic;
+        gather != GatherKind::kAnalytic ? candidate.registers_channel_tiled : candidate.registers_analytic;
     int const blocks_per_sm =
         std::min(plan.blocks_per_sm, blocks_per_sm_by_registers(registers, Policy::kThreads, device));
     if (blocks_per_sm < 1 || device.sm_count < 1) {
@@ -204,13 +207,14 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     shape->grid_z = plan.grid.z;
     shape->blocks_per_sm = blocks_per_sm;
     shape->useful_fraction = plan.useful_fraction;
-    shape->step_factor = gather == GatherKind::kChannelTiled ? 1.0 : kAnalyticStepFactor;
+    shape->step_factor = gather == GatherKind::kAnalytic ? kAnalyticStepFactor : 1.0;
     shape->output_bytes = double(problem.output_elements()) * sizeof(float);
     // wgmma reads the filter as stored and truncates it to TF32: its step times (and accuracy) assume the rounded
     // copy the launcher makes in the workspace; read in place, the filter tiles also lose their 16-byte copies
     // (seed shape 11.7 ms instead of 4.3)
     shape->filter_copy_bytes = required_filter_copy_bytes<Policy>(problem);
     shape->channels_last_capable = Policy::kWarpSpecialized && gather == GatherKind::kChannelTiled;
+    shape->gather = gather == GatherKind::kChannelsLast ? GatherKind::kChannelsLast : GatherKind::kAuto;
     shape->input_bytes = double(problem.input_elements()) * sizeof(float);
     return true;
   });
@@ -368,7 +372,10 @@ constexpr bool split_pays(Estimate const& split, Estimate const& unsplit) {
 
 /// Why the unsplit winner of `best` beat its runner-up, another policy (or its own channel-tiled gather).
 inline char const* unsplit_reason(BestEstimates const& best) {
-  if (best.unsplit.gather == GatherKind::kChannelsLast) {
+  bool const copy_chosen =
+      best.unsplit.gather == GatherKind::kChannelsLast &&
+      !with_policy(best.unsplit.policy, [](auto policy) { return channels_last_only<decltype(policy)>(); });
+  if (copy_chosen) { // over the same policy's channel-tiled gather
     return choice_reason::kChannelsLast;
   }
   if (!best.have_runner_up) {

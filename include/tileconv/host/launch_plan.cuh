@@ -61,6 +61,16 @@ constexpr std::size_t filter_copy_bytes(Conv2dProblem const& problem) {
   return (bytes + 255) / 256 * 256;
 }
 
+/// Whether `Policy` has the channels-last gather alone (`WarpSpecializedTilePolicy::kChannelsLastOnly`); false for
+/// every other policy.
+template <class Policy> constexpr bool channels_last_only() {
+  if constexpr (Policy::kWarpSpecialized) {
+    return Policy::kChannelsLastOnly;
+  } else {
+    return false;
+  }
+}
+
 /// Bytes of the input's channels-last copy in the workspace (`GatherKind::kChannelsLast`): the input's size rounded to
 /// 256 bytes, so that the partial sums after it start aligned, and 12 more, by which the launcher moves the filter's
 /// copy and this one from a 4-byte aligned workspace's start to a 16-byte boundary.
@@ -196,10 +206,11 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   if (Policy::kMma == MmaKind::kWarpgroup && (device.compute_capability() != 90 || !kBuiltForSm90a)) {
     return Status::kErrorArchNotSupported;
   }
-  // the warp-specialized producers have the channel-tiled gather and its channels-last form only, and only they
-  // read a channels-last copy
+  // the warp-specialized producers have the channel-tiled gather and its channels-last form only (some of them the
+  // latter alone), and only they read a channels-last copy
   bool const channel_tiled = gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast;
-  if (Policy::kWarpSpecialized ? !channel_tiled : gather == GatherKind::kChannelsLast) {
+  if ((Policy::kWarpSpecialized ? !channel_tiled : gather == GatherKind::kChannelsLast) ||
+      (gather == GatherKind::kChannelTiled && detail::channels_last_only<Policy>())) {
     return Status::kErrorNotSupported;
   }
   int const smem_bytes = Policy::kSmemBytes;

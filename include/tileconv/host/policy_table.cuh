@@ -23,7 +23,8 @@
   X(kWgmmaSquare, ::tileconv::WgmmaSquarePolicy, "wgmma-square")                                                       \
   X(kWgmmaNarrow, ::tileconv::WgmmaNarrowPolicy, "wgmma-narrow")                                                       \
   X(kWgmmaSmall, ::tileconv::WgmmaSmallPolicy, "wgmma-small")                                                          \
-  X(kWgmmaSpecialized, ::tileconv::WgmmaSpecializedPolicy, "wgmma-specialized")
+  X(kWgmmaSpecialized, ::tileconv::WgmmaSpecializedPolicy, "wgmma-specialized")                                        \
+  X(kWgmmaSpecializedSmall, ::tileconv::WgmmaSpecializedSmallPolicy, "wgmma-specialized-small")
 
 namespace tileconv {
 
@@ -164,6 +165,12 @@ namespace detail {
 //          H200 sweep, 40-run medians) took 7-12% off every row it leads (r50_3x3_c256_14 0.0694 -> 0.0643 ms,
 //          r50_3x3_c128_28 -9%, seed -11%, stride2_c128_56 -12%): 0.85 x 0.9 = 0.77. Registers 127 (one block per SM
 //          still); no choice of the suite changes.
+//          specialized-small (128 x 64, the channels-last gather alone, so its times include that gather's gain and
+//          the model adds its copy pass; session 12 sweep, H200, perf-notes v20): alone: r50_3x3_c512_7 0.0664-0.0675
+//          ms (128 blocks, 145 steps, less ~8 us of copy pass and launch) -> 0.4; two per SM: r50_3x3_c256_14
+//          0.0502-0.0511 (73 steps, less ~10 us) -> 0.28, r50_3x3_c128_28 0.0523-0.0530 (2 rounds of 37, less ~14
+//          us) -> 0.26, and r50_3x3_c512_7 split 2 0.0705-0.0714 -> 0.38: 0.33, so that the model keeps the choices
+//          the sweep measured best (the 128-pixel tile on the 14 x 14 and 28 x 28 maps, r50_3x3_c512_7 unsplit).
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
 // perf-notes v7 (the channel-tiled loop now exists with and without A rounding), and for sm_90a in session 9 after
@@ -171,10 +178,15 @@ namespace detail {
 // matter through the blocks per SM they allow: re-measure when a kernel's register count crosses a threshold (two
 // square-tile blocks fit at any count a thread can have, 255).
 inline constexpr PolicyCandidate kSm90Candidates[] = {
-    {PolicyId::kLargeTile, 208, 246, 1.25, 1.25},  {PolicyId::kNarrowTile, 122, 98, 0.88, 0.88},
-    {PolicyId::kSmallTile, 72, 72, 1.0, 0.25},     {PolicyId::kSquareTile, 210, 255, 1.3, 1.2},
-    {PolicyId::kWgmmaSquare, 128, 128, 1.1, 0.87}, {PolicyId::kWgmmaNarrow, 110, 128, 0.8, 0.68},
-    {PolicyId::kWgmmaSmall, 168, 168, 0.75, 0.68}, {PolicyId::kWgmmaSpecialized, 127, 127, 0.77, 0.77},
+    {PolicyId::kLargeTile, 208, 246, 1.25, 1.25},
+    {PolicyId::kNarrowTile, 122, 98, 0.88, 0.88},
+    {PolicyId::kSmallTile, 72, 72, 1.0, 0.25},
+    {PolicyId::kSquareTile, 210, 255, 1.3, 1.2},
+    {PolicyId::kWgmmaSquare, 128, 128, 1.1, 0.87},
+    {PolicyId::kWgmmaNarrow, 110, 128, 0.8, 0.68},
+    {PolicyId::kWgmmaSmall, 168, 168, 0.75, 0.68},
+    {PolicyId::kWgmmaSpecialized, 127, 127, 0.77, 0.77},
+    {PolicyId::kWgmmaSpecializedSmall, 98, 98, 0.4, 0.33},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are

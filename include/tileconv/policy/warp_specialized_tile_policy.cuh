@@ -18,7 +18,8 @@ namespace tileconv {
 /// pass between the roles through mbarriers instead of a block barrier.
 ///
 /// @tparam BLOCK_OC_   output channels per block: the N of each wgmma, 64 or 128 (or 256, as two N = 128 halves)
-/// @tparam BLOCK_OW_   output pixels per block, flattened over out_h * out_w of one image, a multiple of 128
+/// @tparam BLOCK_OW_   output pixels per block, flattened over out_h * out_w of one image, a multiple of 64 (of 128
+///                     for the channel-tiled gather, see kChannelsLastOnly)
 /// @tparam CONSUMERS_  consumer warpgroups; each owns BLOCK_OW / CONSUMERS pixels as 64-pixel wgmma slices
 /// @tparam PRODUCERS_  producer warpgroups; each gathers 32 / PRODUCERS of the 32 channels of every pixel
 /// @tparam STAGES_     shared-memory stages: the producers fill the STAGES - 2 that the consumers do not hold (one
@@ -57,7 +58,11 @@ struct WarpSpecializedTilePolicy {
   static constexpr int kFilterPitch = BLOCK_R;
   static constexpr int kFilterStageFloats = BLOCK_OC * BLOCK_R;
   static constexpr int kActivationStageFloats = BLOCK_OW * BLOCK_R;
-  /// The activation tile split over the producer threads: whole pixels by 128 threads, channels by the warpgroups.
+  /// Whether only the channels-last gather can fill this tile: the register gather (the channel-tiled one) gives
+  /// each of 128 threads whole pixels, so it needs BLOCK_OW a multiple of 128.
+  static constexpr bool kChannelsLastOnly = BLOCK_OW % 128 != 0;
+  /// The register gather's activation tile split over the producer threads: whole pixels by 128 threads, channels
+  /// by the warpgroups.
   static constexpr int kPixelsPerProducer = BLOCK_OW / 128;
   static constexpr int kChannelsPerProducer = BLOCK_R / PRODUCERS;
   /// The swizzle repeats every 8 rows (1024 bytes), from a 1024-byte aligned base; the kernel aligns its dynamic
@@ -82,7 +87,7 @@ struct WarpSpecializedTilePolicy {
                 "BLOCK_OC must be 64 or a multiple of 128: the N of one wgmma, 64 or 128 here");
   static_assert(BLOCK_OW % (CONSUMERS * kMmaM) == 0,
                 "BLOCK_OW must be a multiple of 64 * CONSUMERS: each consumer warpgroup computes 64-pixel slices");
-  static_assert(BLOCK_OW % 128 == 0, "BLOCK_OW must be a multiple of 128: whole pixels per producer thread");
+
   static_assert(PRODUCERS == 1 || PRODUCERS == 2 || PRODUCERS == 4 || PRODUCERS == 8,
                 "PRODUCERS must split the 32 channels of a k tile into whole 16-byte chunks");
   static_assert(kThreads <= 1024, "at most 8 warpgroups");
