@@ -96,7 +96,7 @@ public:
 
   /// Starts the copies of the k tile at `cursor` into the stage at shared address `stage` (BLOCK_OW rows of 128
   /// bytes, 1024-byte aligned, the 128-byte swizzle); zeros where a tap falls in the padding, without reading.
-  /// The caller commits and waits for them (cp.async groups).
+  /// Returns before they land: the caller has the stage's barrier count their landing (`cp_async_mbarrier_arrive`).
   __device__ void copy(std::uint32_t stage, Cursor const& cursor) const {
 #pragma unroll
     for (int j = 0; j < kRows; ++j) {

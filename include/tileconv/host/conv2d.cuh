@@ -70,8 +70,8 @@ public:
 
   /// Workspace bytes of the fastest launch with `split_k` splits: the filter reordered for the channel-tiled
   /// gather (see device/filter_reorder.cuh), for the channels-last gather the input's channels-last copy, then, with
-  /// split_k > 1, one float per output element and split. Less still
-  /// runs (`workspace_used`), except with the channels-last gather, which needs all of it.
+  /// split_k > 1, one float per output element and split. Less still runs (`workspace_used`), except with the
+  /// channels-last gather, which needs all of it.
   static constexpr std::size_t workspace_size(Conv2dProblem const& problem, int split_k) {
     return reordered_filter_bytes(problem) + channels_last_bytes(problem) + partials_bytes(problem, split_k);
   }
