@@ -52,10 +52,16 @@ Conv2dProblem bench_shape(char const* name) {
   return Conv2dProblem{};
 }
 
+/// Whether `arch` lists `id`, with either gather.
+bool lists(ArchPolicies const& arch, PolicyId id) {
+  return detail::find_candidate(arch, id, GatherKind::kAuto) != nullptr ||
+         detail::find_candidate(arch, id, GatherKind::kChannelsLast) != nullptr;
+}
+
 /// Whether `id` is among the candidates of `device`'s architecture.
 bool is_candidate(DeviceInfo const& device, PolicyId id) {
   ArchPolicies const* arch = arch_policies(device.compute_capability());
-  return arch != nullptr && detail::find_candidate(*arch, id) != nullptr;
+  return arch != nullptr && lists(*arch, id);
 }
 
 /// Every property a choice must have: a candidate of the architecture, a plan that fits the device, a valid split
@@ -109,7 +115,7 @@ using Large = PolicyType<PolicyId::kLargeTile>;
 } // namespace
 
 TEST_CASE("the policy table lists the default policies, names them and dispatches to their types", "[plan]") {
-  CHECK(kPolicyCount == 9);
+  CHECK(kPolicyCount == 10);
   CHECK(std::string(to_string(PolicyId::kLargeTile)) == "large-tile");
   CHECK(std::string(to_string(PolicyId::kNarrowTile)) == "narrow-tile");
   CHECK(std::string(to_string(PolicyId::kSmallTile)) == "small-tile");
@@ -119,10 +125,12 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
   CHECK(std::string(to_string(PolicyId::kWgmmaSmall)) == "wgmma-small");
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecialized)) == "wgmma-specialized");
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedSmall)) == "wgmma-specialized-small");
+  CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedNarrow)) == "wgmma-specialized-narrow");
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSquare>, WgmmaSquarePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSmall>, WgmmaSmallPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecialized>, WgmmaSpecializedPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedSmall>, WgmmaSpecializedSmallPolicy>);
+  CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedNarrow>, WgmmaSpecializedNarrowPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kLargeTile>, LargeTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kNarrowTile>, NarrowTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kSmallTile>, SmallTilePolicy>);
@@ -147,12 +155,23 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
       REQUIRE(arch != nullptr);
       CHECK(arch->candidate_count >= 1);
       CHECK(arch->reduce_bytes_per_us > 0.0);
+      CHECK(arch->candidate_count <= detail::kMaxCandidates);
       for (int i = 0; i < arch->candidate_count; ++i) {
         PolicyCandidate const& c = arch->candidates[i];
+        INFO(to_string(c.policy) << ", " << to_string(c.gather));
         CHECK(c.registers_channel_tiled > 0);
         CHECK(c.registers_analytic > 0);
         CHECK(c.step_us_alone >= c.step_us_shared); // several blocks never take less SM time per step than one
         CHECK(c.step_us_shared > 0.0);
+        // a row's gather: the channels-last one only for a warp-specialized policy, the launcher's own (kAuto)
+        // only for a policy that has another, and each at most once per policy
+        bool const specialized = with_policy(c.policy, [](auto policy) { return decltype(policy)::kWarpSpecialized; });
+        bool const only_channels_last =
+            with_policy(c.policy, [](auto policy) { return detail::channels_last_only<decltype(policy)>(); });
+        CHECK((c.gather == GatherKind::kAuto || c.gather == GatherKind::kChannelsLast));
+        CHECK((c.gather != GatherKind::kChannelsLast || specialized));
+        CHECK((c.gather != GatherKind::kAuto || !only_channels_last));
+        CHECK(detail::find_candidate(*arch, c.policy, c.gather) == &c);
       }
     }
     CHECK(std::string(arch_policies(80)->name) == std::string(arch_policies(86)->name));
@@ -169,17 +188,18 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
     CHECK_FALSE(is_candidate(a100(), PolicyId::kSquareTile));
     for (int cc : {80, 86, 89, 100, 120}) {
       INFO("sm_" << cc);
-      CHECK(detail::find_candidate(*arch_policies(cc), PolicyId::kSquareTile) == nullptr);
+      CHECK_FALSE(lists(*arch_policies(cc), PolicyId::kSquareTile));
     }
   }
   SECTION("the wgmma tiles: candidates on sm_90 alone, planned only in an sm_90a build") {
-    for (PolicyId id : {PolicyId::kWgmmaSquare, PolicyId::kWgmmaNarrow, PolicyId::kWgmmaSmall,
-                        PolicyId::kWgmmaSpecialized, PolicyId::kWgmmaSpecializedSmall}) {
+    for (PolicyId id :
+         {PolicyId::kWgmmaSquare, PolicyId::kWgmmaNarrow, PolicyId::kWgmmaSmall, PolicyId::kWgmmaSpecialized,
+          PolicyId::kWgmmaSpecializedSmall, PolicyId::kWgmmaSpecializedNarrow}) {
       INFO(to_string(id));
-      CHECK(detail::find_candidate(*arch_policies(90), id) != nullptr);
+      CHECK(lists(*arch_policies(90), id));
       for (int cc : {80, 86, 89, 100, 120}) {
         INFO("sm_" << cc);
-        CHECK(detail::find_candidate(*arch_policies(cc), id) == nullptr);
+        CHECK_FALSE(lists(*arch_policies(cc), id));
       }
     }
     LaunchPlan plan;
@@ -333,16 +353,22 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
   }
   SECTION("H100: the channels-last copy where it costs less than it saves, and only with room for it") {
     // docs/perf-notes.md, v18 (H200): the copy pays on the 3x3 rows whose input is small next to their math, not on
-    // stride2_c128_56 (51 MB of input, 0.085 ms against 0.072 without), r50_1x1_c256_56 or where a narrower tile wins
-    std::vector<std::string> const copied = {"seed_8x64x512x1024_k128_3x3", "r50_3x3_c128_28", "r50_3x3_c256_14",
-                                             "r50_3x3_c512_7"};
+    // stride2_c128_56 (51 MB of input, 0.085 ms against 0.072 without) or r50_1x1_c256_56; v21: the 64-channel
+    // specialized tile, channels-last alone, on the 3x3 layers of at most 64 output channels
+    std::vector<std::string> const copied = {"seed_8x64x512x1024_k128_3x3",
+                                             "r50_3x3_c64_56",
+                                             "r50_3x3_c128_28",
+                                             "r50_3x3_c256_14",
+                                             "r50_3x3_c512_7",
+                                             "dil2_c64_128",
+                                             "unet_c32_512"};
     for (tileconv_bench::Shape const& shape : bench_shapes()) {
       INFO(shape.name);
       KernelChoice const choice = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace);
       bool const expected = kBuiltForSm90a && std::find(copied.begin(), copied.end(), shape.name) != copied.end();
       CHECK((choice.gather == GatherKind::kChannelsLast) == expected);
-      bool const only_gather =
-          with_policy(choice.policy, [](auto policy) { return detail::channels_last_only<decltype(policy)>(); });
+      // the reason names the copy where it beat the same policy's channel-tiled row
+      bool const only_gather = detail::find_candidate(*arch_policies(90), choice.policy, GatherKind::kAuto) == nullptr;
       if (choice.gather == GatherKind::kChannelsLast) {
         CHECK((choice.reason == choice_reason::kChannelsLast) != only_gather);
         KernelChoice const without = choose_kernel(shape.problem, h100(), choice.workspace_bytes - 1);

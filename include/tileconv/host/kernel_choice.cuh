@@ -82,10 +82,6 @@ namespace detail {
 /// The analytic gather's cost per step relative to the channel-tiled one. H100, seed shape, 128 x 256 tiles:
 /// 10.2 ms analytic vs 6.70 ms channel-tiled (docs/perf-notes.md, v1).
 inline constexpr double kAnalyticStepFactor = 1.5;
-/// The warp-specialized tile's cost per step with the channels-last gather relative to the channel-tiled one. H200,
-/// session 12 sweep (perf-notes v18), kernel time alone: seed shape 0.73, r50_3x3_c512_7 0.75, c64_56 and dil2 0.77,
-/// r50_1x1_c256_56 0.79, c128_28 and c256_14 0.84, stride2_c128_56 0.9.
-inline constexpr double kChannelsLastStepFactor = 0.8;
 /// The channels-last copy pass's rate, bytes read and written per microsecond: 2.13 GB in 637 us on the seed shape's
 /// input, 184 MB in 59 us on r50_1x1_c256_56's (ncu, H200). On an H100 (3.35 TB/s of HBM3 against the H200's 4.8) it
 /// would take ~1.4x longer, which would make the seed shape a near tie there.
@@ -115,10 +111,13 @@ constexpr int blocks_per_sm_by_registers(int registers, int threads, DeviceInfo 
   return (device.regs_per_sm / per_warp) / ((threads + 31) / 32);
 }
 
-/// The candidate entry of `policy` on `arch`, or null where it is not a candidate there.
-constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, PolicyId policy) {
+/// The candidate row of `policy` with `gather` on `arch` (kChannelsLast: its channels-last row; any other: its
+/// kAuto row), or null where the architecture does not list it so.
+constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, PolicyId policy, GatherKind gather) {
+  bool const channels_last = gather == GatherKind::kChannelsLast;
   for (int i = 0; i < arch.candidate_count; ++i) {
-    if (arch.candidates[i].policy == policy) {
+    if (arch.candidates[i].policy == policy &&
+        (arch.candidates[i].gather == GatherKind::kChannelsLast) == channels_last) {
       return &arch.candidates[i];
     }
   }
@@ -173,20 +172,23 @@ struct CandidateShape {
   double step_factor = 1.0;     ///< the gather's cost per step
   double output_bytes = 0.0;    ///< of the whole output, which the split-K pass writes once and reads split_k times
   std::size_t filter_copy_bytes = 0;     ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
-  bool channels_last_capable = false;    ///< a warp-specialized policy with the channel-tiled gather
   GatherKind gather = GatherKind::kAuto; ///< kChannelsLast: estimated with the input's channels-last copy
   double input_bytes = 0.0;              ///< which the channels-last copy reads once and writes once
 };
 
-/// Plans candidate `order` of `arch` unsplit. False where it cannot be planned (shared memory, grid, registers).
+/// Plans candidate `order` of `arch` unsplit. False where it cannot be planned (shared memory, grid, registers, a
+/// channels-last row where the channels do not allow the channel-tiled order).
 inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& device, ArchPolicies const& arch, int order,
                             CandidateShape* shape) {
   PolicyCandidate const& candidate = arch.candidates[order];
   return with_policy(candidate.policy, [&](auto policy) {
     using Policy = decltype(policy);
     GatherKind gather = auto_gather(problem, Policy::BLOCK_R);
-    if (gather == GatherKind::kChannelTiled && channels_last_only<Policy>()) {
-      gather = GatherKind::kChannelsLast; // its only gather, whose step times the table lists
+    if (candidate.gather == GatherKind::kChannelsLast) {
+      if (gather != GatherKind::kChannelTiled) {
+        return false;
+      }
+      gather = GatherKind::kChannelsLast;
     }
     LaunchPlan plan;
     if (make_launch_plan<Policy>(problem, device, &plan, gather, 1) != Status::kSuccess) {
@@ -213,7 +215,6 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     // copy the launcher makes in the workspace; read in place, the filter tiles also lose their 16-byte copies
     // (seed shape 11.7 ms instead of 4.3)
     shape->filter_copy_bytes = required_filter_copy_bytes<Policy>(problem);
-    shape->channels_last_capable = Policy::kWarpSpecialized && gather == GatherKind::kChannelTiled;
     shape->gather = gather == GatherKind::kChannelsLast ? GatherKind::kChannelsLast : GatherKind::kAuto;
     shape->input_bytes = double(problem.input_elements()) * sizeof(float);
     return true;
@@ -269,8 +270,7 @@ inline Estimate estimate(Conv2dProblem const& problem, DeviceInfo const& device,
 /// Calls `visit(Estimate const&)` for every candidate of the device's architecture that can be planned: unsplit, and
 /// where its tiles fill less than one wave, split 2..kMaxSplitK ways (valid split counts only, each split at least
 /// STAGES steps long, since a shorter one never overlaps its copies with math, and batch * groups * split_k within
-/// the grid's z); a warp-specialized candidate with the channel-tiled gather once more with the channels-last one.
-/// Each candidate is planned once; its other estimates are arithmetic on that plan.
+/// the grid's z). Each candidate is planned once; its other estimates are arithmetic on that plan.
 template <class Visit> void for_each_estimate(Conv2dProblem const& problem, DeviceInfo const& device, Visit&& visit) {
   ArchPolicies const* arch = arch_policies(device.compute_capability());
   if (arch == nullptr || problem.validate() != Status::kSuccess) {
@@ -281,28 +281,18 @@ template <class Visit> void for_each_estimate(Conv2dProblem const& problem, Devi
     if (!candidate_shape(problem, device, *arch, i, &shape)) {
       continue;
     }
-    auto const visit_splits = [&](CandidateShape const& gathered) {
-      Estimate const unsplit = estimate(problem, device, *arch, gathered, 1);
-      visit(unsplit);
-      if (!unsplit.under_one_wave(device.sm_count)) {
-        return;
+    Estimate const unsplit = estimate(problem, device, *arch, shape, 1);
+    visit(unsplit);
+    if (!unsplit.under_one_wave(device.sm_count)) {
+      continue;
+    }
+    for (int split_k = 2; split_k <= kMaxSplitK; ++split_k) {
+      if ((shape.k_tiles + split_k - 1) / split_k < shape.stages || shape.grid_z * split_k > device.max_grid[2]) {
+        break;
       }
-      for (int split_k = 2; split_k <= kMaxSplitK; ++split_k) {
-        if ((gathered.k_tiles + split_k - 1) / split_k < gathered.stages ||
-            gathered.grid_z * split_k > device.max_grid[2]) {
-          break;
-        }
-        if (is_split_count(gathered.k_tiles, split_k)) {
-          visit(estimate(problem, device, *arch, gathered, split_k));
-        }
+      if (is_split_count(shape.k_tiles, split_k)) {
+        visit(estimate(problem, device, *arch, shape, split_k));
       }
-    };
-    visit_splits(shape);
-    if (shape.channels_last_capable) {
-      CandidateShape channels_last = shape;
-      channels_last.gather = GatherKind::kChannelsLast;
-      channels_last.step_factor *= kChannelsLastStepFactor;
-      visit_splits(channels_last);
     }
   }
 }
@@ -370,11 +360,10 @@ constexpr bool split_pays(Estimate const& split, Estimate const& unsplit) {
          unsplit.time_us - split.time_us >= kSplitKMinSavingUs;
 }
 
-/// Why the unsplit winner of `best` beat its runner-up, another policy (or its own channel-tiled gather).
-inline char const* unsplit_reason(BestEstimates const& best) {
-  bool const copy_chosen =
-      best.unsplit.gather == GatherKind::kChannelsLast &&
-      !with_policy(best.unsplit.policy, [](auto policy) { return channels_last_only<decltype(policy)>(); });
+/// Why the unsplit winner of `best` on `arch` beat its runner-up, another policy (or its own channel-tiled gather).
+inline char const* unsplit_reason(BestEstimates const& best, ArchPolicies const& arch) {
+  bool const copy_chosen = best.unsplit.gather == GatherKind::kChannelsLast &&
+                           find_candidate(arch, best.unsplit.policy, GatherKind::kAuto) != nullptr;
   if (copy_chosen) { // over the same policy's channel-tiled gather
     return choice_reason::kChannelsLast;
   }
@@ -421,7 +410,7 @@ inline KernelChoice choose_kernel(Conv2dProblem const& problem, DeviceInfo const
   if (best.have_split_any && detail::split_pays(best.split_any, best.unsplit)) {
     return detail::to_choice(best.unsplit, choice_reason::kSplitKNeedsWorkspace);
   }
-  return detail::to_choice(best.unsplit, detail::unsplit_reason(best));
+  return detail::to_choice(best.unsplit, detail::unsplit_reason(best, *arch_policies(device.compute_capability())));
 }
 
 /// Up to `capacity` choices that fit `workspace_bytes`, for an autotuner to time: `choose_kernel`'s first; then the
@@ -437,8 +426,8 @@ inline int kernel_candidates(Conv2dProblem const& problem, DeviceInfo const& dev
   if (first.reason == choice_reason::kNoCandidate) {
     return 0;
   }
-  // every fitting estimate, fastest first (at most kMaxSplitK per policy)
-  constexpr int kMaxEstimates = kPolicyCount * kMaxSplitK;
+  // every fitting estimate, fastest first (at most kMaxSplitK per candidate row)
+  constexpr int kMaxEstimates = detail::kMaxCandidates * kMaxSplitK;
   detail::Estimate estimates[kMaxEstimates];
   int count = 0;
   detail::for_each_estimate(problem, device, [&](detail::Estimate const& e) {
@@ -508,7 +497,8 @@ inline Status plan_kernel_choice(Conv2dProblem const& problem, DeviceInfo const&
       return status;
     }
     ArchPolicies const* arch = arch_policies(device.compute_capability());
-    PolicyCandidate const* candidate = arch != nullptr ? detail::find_candidate(*arch, choice.policy) : nullptr;
+    PolicyCandidate const* candidate =
+        arch != nullptr ? detail::find_candidate(*arch, choice.policy, choice.gather) : nullptr;
     if (candidate != nullptr) {
       int const registers =
           gather != GatherKind::kAnalytic ? candidate->registers_channel_tiled : candidate->registers_analytic;

@@ -9,7 +9,9 @@
 /// registers and step times. Nothing else in the launcher lists policies.
 
 #include <tileconv/policy/default_policies.cuh>
+#include <tileconv/policy/gather_kind.cuh>
 
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
@@ -24,7 +26,8 @@
   X(kWgmmaNarrow, ::tileconv::WgmmaNarrowPolicy, "wgmma-narrow")                                                       \
   X(kWgmmaSmall, ::tileconv::WgmmaSmallPolicy, "wgmma-small")                                                          \
   X(kWgmmaSpecialized, ::tileconv::WgmmaSpecializedPolicy, "wgmma-specialized")                                        \
-  X(kWgmmaSpecializedSmall, ::tileconv::WgmmaSpecializedSmallPolicy, "wgmma-specialized-small")
+  X(kWgmmaSpecializedSmall, ::tileconv::WgmmaSpecializedSmallPolicy, "wgmma-specialized-small")                        \
+  X(kWgmmaSpecializedNarrow, ::tileconv::WgmmaSpecializedNarrowPolicy, "wgmma-specialized-narrow")
 
 namespace tileconv {
 
@@ -98,17 +101,23 @@ template <class Policy> constexpr char const* policy_name() {
   return "custom";
 }
 
-/// One policy as a candidate on one architecture, with what the cost model needs to know about it there.
+/// One policy with one kind of gather as a candidate on one architecture, with what the cost model needs to know
+/// about it there. A warp-specialized policy may have two rows: its register gather and its channels-last one,
+/// whose costs differ by more than a constant (registers, and with them blocks per SM).
 ///
 /// The cost model (`host/kernel_choice.cuh`) counts a block's work in steps, one BLOCK_R slice of the reduction
 /// each. n blocks sharing an SM each take max(step_us_alone, n * step_us_shared) per step: one block alone is held
 /// back by latency, several by the SM's throughput.
 struct PolicyCandidate {
   PolicyId policy;             ///< the table's policy
-  int registers_channel_tiled; ///< per thread with the channel-tiled gather, from `ptxas -v` for this architecture
-  int registers_analytic;      ///< per thread with the analytic gather
-  double step_us_alone;        ///< microseconds per step of a block alone on its SM, channel-tiled gather
+  int registers_channel_tiled; ///< per thread with the channel-tiled (or channels-last) gather, from `ptxas -v`
+  int registers_analytic;      ///< per thread with the analytic gather (a channels-last row: the same as the above)
+  double step_us_alone;        ///< microseconds per step of a block alone on its SM
   double step_us_shared;       ///< microseconds of SM time per block-step when the SM is saturated
+  /// kAuto: the times are of the channel-tiled gather, which the launcher takes where the channels allow it (the
+  /// analytic one elsewhere, at `kAnalyticStepFactor`); kChannelsLast: of the channels-last gather, including its
+  /// gain but not its copy pass, which the cost model adds (only where the channels allow the channel-tiled order).
+  GatherKind gather = GatherKind::kAuto;
 };
 
 /// The candidates of one range of compute capabilities, and the memory rate the split-K reduction pass runs at.
@@ -171,6 +180,14 @@ namespace detail {
 //          0.0502-0.0511 (73 steps, less ~10 us) -> 0.28, r50_3x3_c128_28 0.0523-0.0530 (2 rounds of 37, less ~14
 //          us) -> 0.26, and r50_3x3_c512_7 split 2 0.0705-0.0714 -> 0.38: 0.33, so that the model keeps the choices
 //          the sweep measured best (the 128-pixel tile on the 14 x 14 and 28 x 28 maps, r50_3x3_c512_7 unsplit).
+//          specialized, channels-last row: the channel-tiled row's times x 0.8, the gather's measured gain (H200,
+//          session 12 sweep, perf-notes v18, kernel time alone: seed shape 0.73, r50_3x3_c512_7 0.75, c64_56 and dil2
+//          0.77, r50_1x1_c256_56 0.79, c128_28 and c256_14 0.84, stride2_c128_56 0.9): 0.62.
+//          specialized-narrow (64 x 128, the channels-last row alone; session 13 sweep, H200, perf-notes v21, less the
+//          model's copy pass): two per SM: r50_3x3_c64_56 0.0715 ms (800 blocks, 18 steps) -> 0.36, dil2_c64_128
+//          0.0827 (1024 blocks) -> 0.37, unet_c32_512 0.345 (8192 blocks, 9 steps) -> 0.40: 0.38; alone:
+//          b1_c512_14 unsplit 0.0702 (16 blocks, 145 steps) -> 0.42. Its register gather (177 registers, one block
+//          per SM) measured 1.3-1.5x slower on those rows, slower than wgmma-narrow: not a candidate.
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
 // perf-notes v7 (the channel-tiled loop now exists with and without A rounding), and for sm_90a in session 9 after
@@ -186,7 +203,9 @@ inline constexpr PolicyCandidate kSm90Candidates[] = {
     {PolicyId::kWgmmaNarrow, 110, 128, 0.8, 0.68},
     {PolicyId::kWgmmaSmall, 168, 168, 0.75, 0.68},
     {PolicyId::kWgmmaSpecialized, 127, 127, 0.77, 0.77},
-    {PolicyId::kWgmmaSpecializedSmall, 98, 98, 0.4, 0.33},
+    {PolicyId::kWgmmaSpecialized, 127, 127, 0.62, 0.62, GatherKind::kChannelsLast},
+    {PolicyId::kWgmmaSpecializedSmall, 98, 98, 0.4, 0.33, GatherKind::kChannelsLast},
+    {PolicyId::kWgmmaSpecializedNarrow, 108, 108, 0.42, 0.38, GatherKind::kChannelsLast},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are
@@ -217,6 +236,10 @@ inline constexpr PolicyCandidate kNewerCandidates[] = {
 };
 
 template <class T, int kN> constexpr int count_of(T const (&)[kN]) { return kN; }
+
+/// The most candidate rows of any architecture.
+inline constexpr int kMaxCandidates = std::max(
+    {count_of(kSm80Candidates), count_of(kSm89Candidates), count_of(kSm90Candidates), count_of(kNewerCandidates)});
 
 // Reduction pass rates: 2.5 TB/s on the H100 (of ~3.35 TB/s HBM3 peak; the partial sums of small maps stay in its
 // 50 MB L2, so this is conservative); the others in proportion to their DRAM: A100 1.5 TB/s (1.9-2.0 peak), RTX 4090

@@ -77,8 +77,17 @@ using WgmmaSpecializedPolicy = WarpSpecializedTilePolicy<128, 128, 2, 2, 4, 1>;
 /// specialized tile's 0.0831 (docs/perf-notes.md, v20).
 using WgmmaSpecializedSmallPolicy = WarpSpecializedTilePolicy<128, 64, 1, 1, 4>;
 
+/// 64 output channels x 128 pixels, warp-specialized: 1 producer and 1 consumer warpgroup, 4 stages (97 KiB, two
+/// blocks per SM), 108 registers with the channels-last gather, which the launcher gives it. Layers of at most 64
+/// output channels, where a 128-channel tile computes half padding: H200 sweep, channels-last, r50_3x3_c64_56
+/// 0.0715 ms, dil2_c64_128 0.0827, unet_c32_512 0.345, against wgmma-narrow's 0.096, 0.106, 0.384 (copy pass
+/// included). Its register gather (177 registers, one block per SM) is slower than wgmma-narrow on all three
+/// (docs/perf-notes.md, v21).
+using WgmmaSpecializedNarrowPolicy = WarpSpecializedTilePolicy<64, 128, 1, 1, 4>;
+
 static_assert(WgmmaSquarePolicy::kSmemBytes <= 113 * 1024 && WgmmaNarrowPolicy::kSmemBytes <= 113 * 1024 &&
-                  WgmmaSmallPolicy::kSmemBytes <= 113 * 1024 && WgmmaSpecializedSmallPolicy::kSmemBytes <= 113 * 1024,
+                  WgmmaSmallPolicy::kSmemBytes <= 113 * 1024 && WgmmaSpecializedSmallPolicy::kSmemBytes <= 113 * 1024 &&
+                  WgmmaSpecializedNarrowPolicy::kSmemBytes <= 113 * 1024,
               "the wgmma tiles must fit twice in the 228 KiB of an sm_90 SM, less 1 KiB reserved per block");
 static_assert(WgmmaSpecializedPolicy::kSmemBytes <= 227 * 1024,
               "the specialized tile must fit an sm_90 block's 227 KiB");
