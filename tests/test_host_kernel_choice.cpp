@@ -115,7 +115,7 @@ using Large = PolicyType<PolicyId::kLargeTile>;
 } // namespace
 
 TEST_CASE("the policy table lists the default policies, names them and dispatches to their types", "[plan]") {
-  CHECK(kPolicyCount == 10);
+  CHECK(kPolicyCount == 11);
   CHECK(std::string(to_string(PolicyId::kLargeTile)) == "large-tile");
   CHECK(std::string(to_string(PolicyId::kNarrowTile)) == "narrow-tile");
   CHECK(std::string(to_string(PolicyId::kSmallTile)) == "small-tile");
@@ -126,11 +126,13 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecialized)) == "wgmma-specialized");
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedSmall)) == "wgmma-specialized-small");
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedNarrow)) == "wgmma-specialized-narrow");
+  CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedThin)) == "wgmma-specialized-thin");
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSquare>, WgmmaSquarePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSmall>, WgmmaSmallPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecialized>, WgmmaSpecializedPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedSmall>, WgmmaSpecializedSmallPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedNarrow>, WgmmaSpecializedNarrowPolicy>);
+  CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedThin>, WgmmaSpecializedThinPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kLargeTile>, LargeTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kNarrowTile>, NarrowTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kSmallTile>, SmallTilePolicy>);
@@ -194,7 +196,7 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
   SECTION("the wgmma tiles: candidates on sm_90 alone, planned only in an sm_90a build") {
     for (PolicyId id :
          {PolicyId::kWgmmaSquare, PolicyId::kWgmmaNarrow, PolicyId::kWgmmaSmall, PolicyId::kWgmmaSpecialized,
-          PolicyId::kWgmmaSpecializedSmall, PolicyId::kWgmmaSpecializedNarrow}) {
+          PolicyId::kWgmmaSpecializedSmall, PolicyId::kWgmmaSpecializedNarrow, PolicyId::kWgmmaSpecializedThin}) {
       INFO(to_string(id));
       CHECK(lists(*arch_policies(90), id));
       for (int cc : {80, 86, 89, 100, 120}) {
@@ -353,8 +355,8 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
   }
   SECTION("H100: the channels-last copy where it costs less than it saves, and only with room for it") {
     // docs/perf-notes.md, v18 (H200): the copy pays on the 3x3 rows whose input is small next to their math, not on
-    // stride2_c128_56 (51 MB of input, 0.085 ms against 0.072 without) or r50_1x1_c256_56; v21: the 64-channel
-    // specialized tile, channels-last alone, on the 3x3 layers of at most 64 output channels
+    // stride2_c128_56 (51 MB of input, 0.085 ms against 0.072 without) or r50_1x1_c256_56; v21 and v22: the 64- and
+    // 32-channel specialized tiles, channels-last alone, on the 3x3 layers of at most 64 output channels
     std::vector<std::string> const copied = {"seed_8x64x512x1024_k128_3x3",
                                              "r50_3x3_c64_56",
                                              "r50_3x3_c128_28",

@@ -35,10 +35,11 @@ __device__ inline std::uint64_t swizzled_k_major_descriptor(std::uint32_t tile) 
   return ((address >> 4) & 0x3FFF) | (std::uint64_t{1} << 16) | ((kStrideBytes >> 4) << 32) | (kSwizzle128B << 62);
 }
 
-// The 4 x 8 accumulator operands of one wgmma, d[i] .. d[i + 7], and the operand lists of both shapes.
+// The 4 x 8 accumulator operands of one wgmma, d[i] .. d[i + 7], and the operand lists of its shapes.
 #define TILECONV_WGMMA_D8(i)                                                                                           \
   "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]),          \
       "+f"(d[i + 7])
+#define TILECONV_WGMMA_N32_D "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
 #define TILECONV_WGMMA_N64_D                                                                                           \
   "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "                             \
   "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
@@ -70,9 +71,15 @@ template <int kN> __device__ inline void wgmma_tf32(float (&d)[kN / 2], std::uin
 
 /// `wgmma_tf32` with A from shared memory as well: a is the descriptor of the (64, 8) K-major A tile, whose rows
 /// are the M rows of the accumulator layout above. Both operands are truncated to TF32 as stored.
+/// @tparam kN 32 (the warp-specialized tiles of 32 output channels), 64 or 128
 template <int kN> __device__ inline void wgmma_tf32(float (&d)[kN / 2], std::uint64_t a, std::uint64_t b) {
-  static_assert(kN == 64 || kN == 128, "the wgmma shapes tileconv issues: m64n64k8 and m64n128k8");
-  if constexpr (kN == 64) {
+  static_assert(kN == 32 || kN == 64 || kN == 128,
+                "the wgmma shapes tileconv issues from shared memory: m64n32k8, m64n64k8 and m64n128k8");
+  if constexpr (kN == 32) {
+    asm volatile("wgmma.mma_async.sync.aligned.m64n32k8.f32.tf32.tf32 " TILECONV_WGMMA_N32_D ", %16, %17, 1, 1, 1;\n"
+                 : TILECONV_WGMMA_D8(0), TILECONV_WGMMA_D8(8)
+                 : "l"(a), "l"(b));
+  } else if constexpr (kN == 64) {
     asm volatile("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 " TILECONV_WGMMA_N64_D ", %32, %33, 1, 1, 1;\n"
                  : TILECONV_WGMMA_D8(0), TILECONV_WGMMA_D8(8), TILECONV_WGMMA_D8(16), TILECONV_WGMMA_D8(24)
                  : "l"(a), "l"(b));
@@ -85,6 +92,7 @@ template <int kN> __device__ inline void wgmma_tf32(float (&d)[kN / 2], std::uin
 }
 
 #undef TILECONV_WGMMA_D8
+#undef TILECONV_WGMMA_N32_D
 #undef TILECONV_WGMMA_N64_D
 #undef TILECONV_WGMMA_N128_D
 

@@ -27,7 +27,8 @@
   X(kWgmmaSmall, ::tileconv::WgmmaSmallPolicy, "wgmma-small")                                                          \
   X(kWgmmaSpecialized, ::tileconv::WgmmaSpecializedPolicy, "wgmma-specialized")                                        \
   X(kWgmmaSpecializedSmall, ::tileconv::WgmmaSpecializedSmallPolicy, "wgmma-specialized-small")                        \
-  X(kWgmmaSpecializedNarrow, ::tileconv::WgmmaSpecializedNarrowPolicy, "wgmma-specialized-narrow")
+  X(kWgmmaSpecializedNarrow, ::tileconv::WgmmaSpecializedNarrowPolicy, "wgmma-specialized-narrow")                     \
+  X(kWgmmaSpecializedThin, ::tileconv::WgmmaSpecializedThinPolicy, "wgmma-specialized-thin")
 
 namespace tileconv {
 
@@ -188,6 +189,11 @@ namespace detail {
 //          0.0827 (1024 blocks) -> 0.37, unet_c32_512 0.345 (8192 blocks, 9 steps) -> 0.40: 0.38; alone:
 //          b1_c512_14 unsplit 0.0702 (16 blocks, 145 steps) -> 0.42. Its register gather (177 registers, one block
 //          per SM) measured 1.3-1.5x slower on those rows, slower than wgmma-narrow: not a candidate.
+//          specialized-thin (32 x 128, the channels-last row alone; session 13 sweep, H200, perf-notes v22, less the
+//          model's copy pass): two per SM: unet_c32_512 0.273-0.278 ms (8192 blocks, 9 steps) -> 0.30, dil2_c64_128
+//          0.113 (2048 blocks, 18 steps) -> 0.29, r50_3x3_c64_56 0.0938 (1600 blocks) -> 0.29: 0.29; alone:
+//          b1_c512_14 unsplit 0.0698 (32 blocks, 145 steps) -> 0.42, the 64-channel tile's: a block alone waits on
+//          latency, not on its wgmma.
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
 // perf-notes v7 (the channel-tiled loop now exists with and without A rounding), and for sm_90a in session 9 after
@@ -206,6 +212,7 @@ inline constexpr PolicyCandidate kSm90Candidates[] = {
     {PolicyId::kWgmmaSpecialized, 127, 127, 0.62, 0.62, GatherKind::kChannelsLast},
     {PolicyId::kWgmmaSpecializedSmall, 98, 98, 0.4, 0.33, GatherKind::kChannelsLast},
     {PolicyId::kWgmmaSpecializedNarrow, 108, 108, 0.42, 0.38, GatherKind::kChannelsLast},
+    {PolicyId::kWgmmaSpecializedThin, 80, 80, 0.42, 0.29, GatherKind::kChannelsLast},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are

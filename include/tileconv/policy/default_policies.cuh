@@ -85,9 +85,16 @@ using WgmmaSpecializedSmallPolicy = WarpSpecializedTilePolicy<128, 64, 1, 1, 4>;
 /// (docs/perf-notes.md, v21).
 using WgmmaSpecializedNarrowPolicy = WarpSpecializedTilePolicy<64, 128, 1, 1, 4>;
 
+/// 32 output channels x 128 pixels, warp-specialized (m64n32k8 wgmma): 1 producer and 1 consumer warpgroup, 4 stages
+/// (81 KiB, two blocks per SM), 80 registers with the channels-last gather, which the launcher gives it. Layers of at
+/// most 32 output channels: H200 sweep, channels-last, unet_c32_512 0.273 ms against the 64-channel tile's 0.346
+/// (docs/perf-notes.md, v22).
+using WgmmaSpecializedThinPolicy = WarpSpecializedTilePolicy<32, 128, 1, 1, 4>;
+
 static_assert(WgmmaSquarePolicy::kSmemBytes <= 113 * 1024 && WgmmaNarrowPolicy::kSmemBytes <= 113 * 1024 &&
                   WgmmaSmallPolicy::kSmemBytes <= 113 * 1024 && WgmmaSpecializedSmallPolicy::kSmemBytes <= 113 * 1024 &&
-                  WgmmaSpecializedNarrowPolicy::kSmemBytes <= 113 * 1024,
+                  WgmmaSpecializedNarrowPolicy::kSmemBytes <= 113 * 1024 &&
+                  WgmmaSpecializedThinPolicy::kSmemBytes <= 113 * 1024,
               "the wgmma tiles must fit twice in the 228 KiB of an sm_90 SM, less 1 KiB reserved per block");
 static_assert(WgmmaSpecializedPolicy::kSmemBytes <= 227 * 1024,
               "the specialized tile must fit an sm_90 block's 227 KiB");

@@ -17,7 +17,7 @@ namespace tileconv {
 /// the consumers keep a stage's wgmma in flight while they wait for the next stage, and copy nothing themselves. Stages
 /// pass between the roles through mbarriers instead of a block barrier.
 ///
-/// @tparam BLOCK_OC_   output channels per block: the N of each wgmma, 64 or 128 (or 256, as two N = 128 halves)
+/// @tparam BLOCK_OC_   output channels per block: the N of each wgmma, 32, 64 or 128 (or 256, as two N = 128 halves)
 /// @tparam BLOCK_OW_   output pixels per block, flattened over out_h * out_w of one image, a multiple of 64 (of 128
 ///                     for the channel-tiled gather, see kChannelsLastOnly)
 /// @tparam CONSUMERS_  consumer warpgroups; each owns BLOCK_OW / CONSUMERS pixels as 64-pixel wgmma slices
@@ -83,8 +83,8 @@ struct WarpSpecializedTilePolicy {
     static constexpr int kFilterCopiesPerThread = BLOCK_OC / kFilterRowsPerPass;
   };
 
-  static_assert(BLOCK_OC == 64 || BLOCK_OC % 128 == 0,
-                "BLOCK_OC must be 64 or a multiple of 128: the N of one wgmma, 64 or 128 here");
+  static_assert(BLOCK_OC == 32 || BLOCK_OC == 64 || BLOCK_OC % 128 == 0,
+                "BLOCK_OC must be 32, 64 or a multiple of 128: the N of one wgmma, 32, 64 or 128 here");
   static_assert(BLOCK_OW % (CONSUMERS * kMmaM) == 0,
                 "BLOCK_OW must be a multiple of 64 * CONSUMERS: each consumer warpgroup computes 64-pixel slices");
 
