@@ -46,10 +46,21 @@ TEST_CASE("the filter tile image holds every filter value once, where the kernel
   int const gemm_k = shape.channels * shape.taps;
   Image::Params const params = Image::make(nullptr, nullptr, shape.groups, shape.gemm_m, gemm_k, shape.taps);
   REQUIRE(params.elements == shape.groups * shape.gemm_m * gemm_k);
-  // image position -> filter offset, as the launcher's pass computes it
-  std::vector<std::int64_t> source(static_cast<std::size_t>(params.elements));
-  for (int index = 0; index < params.elements; ++index) {
-    source[static_cast<std::size_t>(index)] = Image::source(params, index);
+  REQUIRE(params.segments == shape.groups * shape.gemm_m * shape.channels / 32);
+  // image position -> filter offset, as the launcher's pass computes it: a warp per segment, a lane per column, each
+  // tap in turn (-1: a position no lane writes)
+  std::vector<std::int64_t> source(static_cast<std::size_t>(params.elements), -1);
+  for (int index = 0; index < params.segments; ++index) {
+    Image::Segment const where = Image::segment(params, index);
+    for (int tap = 0; tap < shape.taps; ++tap) {
+      for (int lane = 0; lane < 32; ++lane) {
+        std::int64_t const position = where.image + tap * where.image_tap_stride + lane;
+        REQUIRE(position >= 0);
+        REQUIRE(position < params.elements);
+        source[static_cast<std::size_t>(position)] =
+            where.filter + detail::swizzled_column(where.tile_row, lane) * shape.taps + tap;
+      }
+    }
   }
   // every filter value, (K, C / groups, R, S) order, found at the position the kernel reads it from
   int mismatches = 0;

@@ -253,9 +253,11 @@ private:
         filter_image_params(args, workspace),
         {args.input, nhwc, problem.batch, problem.in_channels, problem.in_h * problem.in_w},
         0};
-    // as many blocks as elements or tiles, up to 4096 filter blocks and 2^20 copy blocks, which stride over the rest
+    // as many blocks as filter segments (a warp each) or input tiles, up to 4096 filter blocks and 2^20 copy blocks,
+    // which stride over the rest
     std::int64_t const filter_blocks =
-        (std::int64_t{params.filter.elements} + Operands::kThreads - 1) / Operands::kThreads;
+        (detail::FilterTileImage<Policy::BLOCK_OC>::threads(params.filter) + Operands::kThreads - 1) /
+        Operands::kThreads;
     std::int64_t const copy_blocks = detail::ChannelsLastCopy::tiles(params.input);
     params.filter_blocks = static_cast<int>(std::min<std::int64_t>(filter_blocks, 4096));
     int const grid =
@@ -281,24 +283,24 @@ private:
     Conv2dProblem const& problem = args.problem;
     if constexpr (Policy::kWarpSpecialized) {
       if (tile_image) {
+        using Image = detail::FilterTileImage<Policy::BLOCK_OC>;
         auto const params = filter_image_params(args, workspace);
-        return launch_per_element<detail::FilterTileImage<Policy::BLOCK_OC>>(params, params.elements, stream,
-                                                                             cuda_error);
+        return launch_filter_pass<Image>(params, Image::threads(params), stream, cuda_error);
       }
     }
     int const taps = reorders_filter(problem) ? problem.filter_h * problem.filter_w : 1;
     detail::FilterReorder::Params const params{args.filter, reinterpret_cast<float*>(workspace),
                                                static_cast<int>(problem.filter_elements()),
                                                detail::FastDivmod(problem.gemm_k() / taps), detail::FastDivmod(taps)};
-    return launch_per_element<detail::FilterReorder>(params, params.elements, stream, cuda_error);
+    return launch_filter_pass<detail::FilterReorder>(params, params.elements, stream, cuda_error);
   }
 
-  /// Launches `Functor`, one thread per element of `elements`, on `stream`: at most 4096 blocks, whose threads
-  /// stride over the rest.
+  /// Launches `Functor` for `threads` threads of work (one per element, or a warp per unit), on `stream`: at most
+  /// 4096 blocks, whose threads stride over the rest.
   template <class Functor>
-  static Status launch_per_element(typename Functor::Params const& params, std::int64_t elements, cudaStream_t stream,
+  static Status launch_filter_pass(typename Functor::Params const& params, std::int64_t threads, cudaStream_t stream,
                                    cudaError_t* cuda_error) {
-    std::int64_t const blocks = (elements + Functor::kThreads - 1) / Functor::kThreads;
+    std::int64_t const blocks = (threads + Functor::kThreads - 1) / Functor::kThreads;
     int const grid = blocks < 4096 ? static_cast<int>(blocks) : 4096;
     detail::conv2d_kernel<Functor, typename Functor::Params><<<grid, Functor::kThreads, 0, stream>>>(params);
     return detail::status_from_cuda(cudaGetLastError(), cuda_error);
