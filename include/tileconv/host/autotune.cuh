@@ -47,7 +47,7 @@ struct AutotuneKey {
 
 /// Split-K partial outputs that fit `workspace_bytes` (a null workspace holds none), at most kMaxSplitK.
 inline int workspace_bucket(Conv2dProblem const& problem, void const* workspace, std::size_t workspace_bytes) {
-  std::size_t const partial_bytes = split_k_workspace_bytes(problem, 2) / 2;
+  std::size_t const partial_bytes = split_k_partial_bytes(problem);
   if (workspace == nullptr || partial_bytes == 0) {
     return 0;
   }

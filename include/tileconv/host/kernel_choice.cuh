@@ -172,6 +172,8 @@ struct CandidateShape {
   double step_factor = 1.0;     ///< the gather's cost per step
   double output_bytes = 0.0;    ///< of the whole output, which the split-K pass writes once and reads split_k times
   std::size_t filter_copy_bytes = 0;     ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
+  std::size_t channels_last_bytes = 0;   ///< the input's channels-last copy in the workspace, with that gather
+  std::size_t partial_bytes = 0;         ///< one split's partial sums in the workspace (`split_k_partial_bytes`)
   GatherKind gather = GatherKind::kAuto; ///< kChannelsLast: estimated with the input's channels-last copy
   double input_bytes = 0.0;              ///< which the channels-last copy reads once and writes once
 };
@@ -216,14 +218,16 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     // (seed shape 11.7 ms instead of 4.3)
     shape->filter_copy_bytes = required_filter_copy_bytes<Policy>(problem);
     shape->gather = gather == GatherKind::kChannelsLast ? GatherKind::kChannelsLast : GatherKind::kAuto;
+    // the workspace's parts, once per candidate: `estimate` runs for up to kMaxSplitK split counts of each
+    shape->channels_last_bytes = gather == GatherKind::kChannelsLast ? channels_last_copy_bytes(problem) : 0;
+    shape->partial_bytes = split_k_partial_bytes(problem);
     shape->input_bytes = double(problem.input_elements()) * sizeof(float);
     return true;
   });
 }
 
 /// The estimate of `shape` split `split_k` ways, a valid split count whose grid fits (see `for_each_estimate`).
-inline Estimate estimate(Conv2dProblem const& problem, DeviceInfo const& device, ArchPolicies const& arch,
-                         CandidateShape const& shape, int split_k) {
+inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, CandidateShape const& shape, int split_k) {
   PolicyCandidate const& candidate = *shape.candidate;
   // One block's steps: its share of the reduction plus its fixed cost. n blocks sharing an SM each take
   // max(alone, n * shared) per step.
@@ -243,11 +247,9 @@ inline Estimate estimate(Conv2dProblem const& problem, DeviceInfo const& device,
     // the reduction pass reads split_k partial outputs and writes the output
     time_us += arch.launch_us + double(split_k + 1) * shape.output_bytes / arch.reduce_bytes_per_us;
   }
-  std::size_t channels_last_bytes = 0;
   if (shape.gather == GatherKind::kChannelsLast) {
     // the copy pass reads the input and writes it
     time_us += arch.launch_us + 2.0 * shape.input_bytes / kChannelsLastCopyBytesPerUs;
-    channels_last_bytes = channels_last_copy_bytes(problem);
   }
   double const busy_us = double(blocks) * steps * shape.step_factor * candidate.step_us_shared;
 
@@ -263,7 +265,8 @@ inline Estimate estimate(Conv2dProblem const& problem, DeviceInfo const& device,
   e.useful_fraction = shape.useful_fraction;
   e.time_us = time_us;
   e.utilization = std::min(1.0, busy_us / (double(device.sm_count) * time_us));
-  e.workspace_bytes = shape.filter_copy_bytes + channels_last_bytes + split_k_workspace_bytes(problem, split_k);
+  e.workspace_bytes = shape.filter_copy_bytes + shape.channels_last_bytes +
+                      (split_k > 1 ? static_cast<std::size_t>(split_k) * shape.partial_bytes : 0);
   return e;
 }
 
@@ -281,7 +284,7 @@ template <class Visit> void for_each_estimate(Conv2dProblem const& problem, Devi
     if (!candidate_shape(problem, device, *arch, i, &shape)) {
       continue;
     }
-    Estimate const unsplit = estimate(problem, device, *arch, shape, 1);
+    Estimate const unsplit = estimate(device, *arch, shape, 1);
     visit(unsplit);
     if (!unsplit.under_one_wave(device.sm_count)) {
       continue;
@@ -291,7 +294,7 @@ template <class Visit> void for_each_estimate(Conv2dProblem const& problem, Devi
         break;
       }
       if (is_split_count(shape.k_tiles, split_k)) {
-        visit(estimate(problem, device, *arch, shape, split_k));
+        visit(estimate(device, *arch, shape, split_k));
       }
     }
   }

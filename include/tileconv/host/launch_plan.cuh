@@ -88,13 +88,16 @@ template <class Policy> constexpr std::size_t required_filter_copy_bytes(Conv2dP
 
 } // namespace detail
 
+/// Bytes of one split's partial output in a split-K workspace: the output's size in float; 0 for an invalid problem.
+constexpr std::size_t split_k_partial_bytes(Conv2dProblem const& problem) {
+  return problem.validate() == Status::kSuccess ? static_cast<std::size_t>(problem.output_elements()) * sizeof(float)
+                                                : 0;
+}
+
 /// Device memory a split-K launch of `problem` needs: `split_k` partial outputs of float, laid out
 /// [split][output element]; 0 for split_k <= 1. Makes no CUDA call.
 constexpr std::size_t split_k_workspace_bytes(Conv2dProblem const& problem, int split_k) {
-  if (split_k <= 1 || problem.validate() != Status::kSuccess) {
-    return 0;
-  }
-  return static_cast<std::size_t>(split_k) * static_cast<std::size_t>(problem.output_elements()) * sizeof(float);
+  return split_k > 1 ? static_cast<std::size_t>(split_k) * split_k_partial_bytes(problem) : 0;
 }
 
 /// How a conv2d launch covers the output: one block per (pixel tile, channel tile, (image * groups + group) * split_k
