@@ -45,18 +45,18 @@ TEST_CASE("the filter tile image holds every filter value once, where the kernel
                  << shape.taps << " reduction");
   int const gemm_k = shape.channels * shape.taps;
   Image::Params const params = Image::make(nullptr, nullptr, shape.groups, shape.gemm_m, gemm_k, shape.taps);
-  REQUIRE(params.elements == shape.groups * shape.gemm_m * gemm_k);
+  int const elements = shape.groups * shape.gemm_m * gemm_k;
   REQUIRE(params.segments == shape.groups * shape.gemm_m * shape.channels / 32);
   // image position -> filter offset, as the launcher's pass computes it: a warp per segment, a lane per column, each
   // tap in turn (-1: a position no lane writes)
-  std::vector<std::int64_t> source(static_cast<std::size_t>(params.elements), -1);
+  std::vector<std::int64_t> source(static_cast<std::size_t>(elements), -1);
   for (int index = 0; index < params.segments; ++index) {
     Image::Segment const where = Image::segment(params, index);
     for (int tap = 0; tap < shape.taps; ++tap) {
       for (int lane = 0; lane < 32; ++lane) {
         std::int64_t const position = where.image + tap * where.image_tap_stride + lane;
         REQUIRE(position >= 0);
-        REQUIRE(position < params.elements);
+        REQUIRE(position < elements);
         source[static_cast<std::size_t>(position)] =
             where.filter + detail::swizzled_column(where.tile_row, lane) * shape.taps + tap;
       }
@@ -71,8 +71,8 @@ TEST_CASE("the filter tile image holds every filter value once, where the kernel
           std::int64_t const filter_offset =
               (std::int64_t{group} * shape.gemm_m + oc) * gemm_k + std::int64_t{channel} * shape.taps + tap;
           std::int64_t const position = expected_position(shape, group, oc, channel, tap);
-          bool const found = position >= 0 && position < params.elements &&
-                             source[static_cast<std::size_t>(position)] == filter_offset;
+          bool const found =
+              position >= 0 && position < elements && source[static_cast<std::size_t>(position)] == filter_offset;
           mismatches += found ? 0 : 1;
         }
       }

@@ -66,7 +66,6 @@ template <int kTileRows> struct FilterTileImage {
   struct Params {
     float const* kcrs;
     float* image;
-    int elements; ///< of the filter
     int segments; ///< groups * gemm_m filter rows x channel tiles of the reduction: one warp's work each
     int gemm_m;   ///< output channels per group
     int gemm_k;   ///< C / groups * R * S, a multiple of kTileColumns
@@ -76,7 +75,7 @@ template <int kTileRows> struct FilterTileImage {
   /// The parameters for a filter of `groups` groups of (gemm_m, gemm_k).
   static Params make(float const* kcrs, float* image, int groups, int gemm_m, int gemm_k, int taps) {
     int const segments = groups * gemm_m * (gemm_k / taps / kTileColumns);
-    return {kcrs, image, groups * gemm_m * gemm_k, segments, gemm_m, gemm_k, taps};
+    return {kcrs, image, segments, gemm_m, gemm_k, taps};
   }
 
   /// Threads the pass needs: a warp per segment.
