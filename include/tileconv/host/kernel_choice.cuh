@@ -162,18 +162,17 @@ struct Estimate {
 /// What the cost model needs of one candidate on one problem, taken from its unsplit plan.
 struct CandidateShape {
   PolicyCandidate const* candidate = nullptr;
-  int order = 0;                ///< position in the architecture's candidate list
-  int stages = 0;               ///< the policy's pipeline depth
-  std::int64_t tiles = 0;       ///< output tiles: blocks of the unsplit launch
-  std::int64_t k_tiles = 0;     ///< steps of the whole reduction
-  std::int64_t grid_z = 0;      ///< batch * groups: grid z of the unsplit launch
-  int blocks_per_sm = 0;        ///< estimated from shared memory, threads, block limit and measured registers
-  double useful_fraction = 0.0; ///< output elements / elements the tiles cover
-  double step_factor = 1.0;     ///< the gather's cost per step
-  double output_bytes = 0.0;    ///< of the whole output, which the split-K pass writes once and reads split_k times
+  int order = 0;                         ///< position in the architecture's candidate list
+  int stages = 0;                        ///< the policy's pipeline depth
+  std::int64_t tiles = 0;                ///< output tiles: blocks of the unsplit launch
+  std::int64_t k_tiles = 0;              ///< steps of the whole reduction
+  std::int64_t grid_z = 0;               ///< batch * groups: grid z of the unsplit launch
+  int blocks_per_sm = 0;                 ///< estimated from shared memory, threads, block limit and measured registers
+  double useful_fraction = 0.0;          ///< output elements / elements the tiles cover
+  double step_factor = 1.0;              ///< the gather's cost per step
   std::size_t filter_copy_bytes = 0;     ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
   std::size_t channels_last_bytes = 0;   ///< the input's channels-last copy in the workspace, with that gather
-  std::size_t partial_bytes = 0;         ///< one split's partial sums in the workspace (`split_k_partial_bytes`)
+  std::size_t partial_bytes = 0;         ///< one split's partial sums, the output's size (`split_k_partial_bytes`)
   GatherKind gather = GatherKind::kAuto; ///< kChannelsLast: estimated with the input's channels-last copy
   double input_bytes = 0.0;              ///< which the channels-last copy reads once and writes once
 };
@@ -212,7 +211,6 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     shape->blocks_per_sm = blocks_per_sm;
     shape->useful_fraction = plan.useful_fraction;
     shape->step_factor = gather == GatherKind::kAnalytic ? kAnalyticStepFactor : 1.0;
-    shape->output_bytes = double(problem.output_elements()) * sizeof(float);
     // wgmma reads the filter as stored and truncates it to TF32: its step times (and accuracy) assume the rounded
     // copy the launcher makes in the workspace; read in place, the filter tiles also lose their 16-byte copies
     // (seed shape 11.7 ms instead of 4.3)
@@ -245,7 +243,7 @@ inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, Can
       arch.launch_us + double(full_rounds) * block_us(shape.blocks_per_sm) + (tail > 0 ? block_us(tail) : 0.0);
   if (split_k > 1) {
     // the reduction pass reads split_k partial outputs and writes the output
-    time_us += arch.launch_us + double(split_k + 1) * shape.output_bytes / arch.reduce_bytes_per_us;
+    time_us += arch.launch_us + double(split_k + 1) * double(shape.partial_bytes) / arch.reduce_bytes_per_us;
   }
   if (shape.gather == GatherKind::kChannelsLast) {
     // the copy pass reads the input and writes it
