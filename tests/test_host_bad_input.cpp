@@ -575,7 +575,7 @@ TEST_CASE("bad-input matrix: the channels-last gather's workspace, missing, shor
   // Conv2d<WgmmaSpecializedPolicy, kChannelsLast> cannot run without its workspace: the filter's tile image and the
   // input's channels-last copy. A 4-byte aligned start is enough (the launcher moves both to a 16-byte boundary,
   // within the 12 bytes workspace_size adds). The plan's own refusal comes last: the architecture in a build without
-  // sm_90a, the gather on channels that are no multiple of 32.
+  // sm_90a, the gather on channels that are no multiple of 32 or on a conv its im2col TMA map cannot describe.
   using ChannelsLast = Conv2d<WgmmaSpecializedPolicy, GatherKind::kChannelsLast>;
   Conv2dProblem const problem = conv(2, 64, 12, 12, 64, 3, 3).pad(1, 1);
   std::size_t const needed = ChannelsLast::workspace_size(problem, 1);
@@ -599,6 +599,13 @@ TEST_CASE("bad-input matrix: the channels-last gather's workspace, missing, shor
       {"48 channels: no multiple of 32",
        with_workspace(good, ChannelsLast::workspace_size(conv(2, 48, 12, 12, 64, 3, 3), 1),
                       conv(2, 48, 12, 12, 64, 3, 3)),
+       kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
+      {"stride 9: past the im2col map's traversal strides",
+       with_workspace(good, needed, conv(2, 64, 12, 12, 64, 3, 3).pad(1, 1).stride(9, 9)),
+       kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
+      {"a filter reaching 256 rows: past the im2col map's offsets",
+       with_workspace(good, ChannelsLast::workspace_size(conv(1, 32, 260, 4, 32, 3, 1).dilation(128, 1), 1),
+                      conv(1, 32, 260, 4, 32, 3, 1).dilation(128, 1)),
        kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
   };
   for (Row const& row : rows) {

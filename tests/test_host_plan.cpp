@@ -266,6 +266,37 @@ TEST_CASE("make_launch_plan records the gather it is given", "[plan]") {
   CHECK(plan.gather == GatherKind::kChannelTiled);
 }
 
+TEST_CASE("the channels-last gather's im2col map: its pixel box, and the copy engine's limits", "[plan]") {
+  // 3 x 3, pad 1: the filter's corner stands from -1 to in - 2, the corners -1 from the first and the last position
+  detail::Im2colAxis const same = detail::Im2colAxis::make(1, 1, 3, 1);
+  CHECK(same.lower == -1);
+  CHECK(same.upper == -1);
+  CHECK(same.reach == 2);
+  // dilation 2, 2 rows of padding before and none after: the corner stops 4 short of the last position
+  detail::Im2colAxis const dilated = detail::Im2colAxis::make(2, 0, 3, 2);
+  CHECK(dilated.lower == -2);
+  CHECK(dilated.upper == -4);
+  CHECK(dilated.reach == 4);
+  // a 4D map's corners lie in [-128, 127], its offsets in [0, 255], its traversal strides in [1, 8]
+  CHECK(detail::im2col_map_fits(conv(1, 32, 8, 8, 32, 3, 3).pad(1, 1)));
+  CHECK(detail::im2col_map_fits(conv(1, 32, 8, 8, 32, 3, 3).pad(128, 128)));
+  CHECK_FALSE(detail::im2col_map_fits(conv(1, 32, 8, 8, 32, 3, 3).pad(129, 1)));
+  CHECK_FALSE(detail::im2col_map_fits(conv(1, 32, 8, 8, 32, 1, 1).pad(1, 128))); // upper corner 128
+  CHECK(detail::im2col_map_fits(conv(1, 32, 64, 64, 32, 3, 3).stride(8, 8)));
+  CHECK_FALSE(detail::im2col_map_fits(conv(1, 32, 64, 64, 32, 3, 3).stride(1, 9)));
+  CHECK(detail::im2col_map_fits(conv(1, 32, 300, 300, 32, 3, 3).dilation(1, 64).pad(0, 128))); // upper 0, reach 128
+  CHECK_FALSE(detail::im2col_map_fits(conv(1, 32, 300, 300, 32, 3, 3).dilation(1, 128)));      // reach 256
+  // the plan refuses the channels-last gather there, not the channel-tiled one
+  if (kBuiltForSm90a) {
+    LaunchPlan plan;
+    Conv2dProblem const strided = conv(1, 32, 64, 64, 32, 3, 3).stride(9, 9);
+    CHECK(make_launch_plan<WgmmaSpecializedPolicy>(strided, h100(), &plan, GatherKind::kChannelsLast) ==
+          Status::kErrorNotSupported);
+    CHECK(make_launch_plan<WgmmaSpecializedPolicy>(strided, h100(), &plan, GatherKind::kChannelTiled) ==
+          Status::kSuccess);
+  }
+}
+
 TEST_CASE("to_string(GatherKind) names each kind", "[plan]") {
   CHECK(std::string(to_string(GatherKind::kAuto)) == "auto");
   CHECK(std::string(to_string(GatherKind::kAnalytic)) == "analytic");

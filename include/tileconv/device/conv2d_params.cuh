@@ -6,6 +6,8 @@
 #include <tileconv/device/fast_divmod.cuh>
 #include <tileconv/problem.cuh>
 
+#include <cuda.h> // CUtensorMap, a type only: nothing here calls the driver
+
 #include <cstdint>
 
 namespace tileconv {
@@ -47,6 +49,10 @@ struct Conv2dParams {
   int k_tiles_per_split = 0; ///< ceil(k_tiles / split_k)
   float* partials = nullptr; ///< split_k * output_elements floats of workspace, null when split_k == 1
   std::int64_t output_elements = 0;
+
+  /// The channels-last gather's TMA descriptor of the input's NHWC copy in im2col mode (host/im2col_tensor_map.cuh);
+  /// other gathers leave it zero. Read in place by the copies, so the kernel's parameters are `__grid_constant__`.
+  CUtensorMap activation_map{};
 
   FastDivmod filter_taps; ///< reduction index -> (channel, tap), tap = r * filter_w + s
   FastDivmod filter_w;    ///< tap -> (r, s)

@@ -28,9 +28,11 @@ struct MinBlocksPerSm<Functor, std::void_t<decltype(Functor::kMinBlocksPerSm)>>
 
 /// @tparam Functor a device functor with `kThreads` and `operator()(Params const&, unsigned char* shared_bytes)`;
 ///                 the functor lays out its own shared memory, whose size may depend on the problem
+/// The parameters are `__grid_constant__`: a functor may take their address (a TMA descriptor among them must be
+/// read by the copy engine where it lies), and no thread gets a local copy of them.
 template <class Functor, class Params>
 __global__ void __launch_bounds__(Functor::kThreads, MinBlocksPerSm<Functor>::value)
-    conv2d_kernel(Params const params) {
+    conv2d_kernel(__grid_constant__ Params const params) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   // The mainloops need cp.async and TF32 mma.sync (sm_80), or wgmma (sm_90a); the host launches a kernel only on
   // devices it can run on, so the other targets compile to an empty body instead of failing the build of a

@@ -36,13 +36,6 @@ __device__ inline void mbarrier_arrive(std::uint32_t barrier) {
                : "memory");
 }
 
-/// Arrives once on the mbarrier at shared address `barrier` when every cp.async this thread has issued so far has
-/// landed, without waiting for them here. `.noinc`: the arrival counts against the barrier's expected count, like
-/// `mbarrier_arrive`'s.
-__device__ inline void cp_async_mbarrier_arrive(std::uint32_t barrier) {
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(barrier) : "memory");
-}
-
 /// Where a k-tile loop is in a ring of kStages shared-memory stages: the stage of the current k tile, and the parity
 /// of that stage's phase (flipped each time the loop wraps around the ring).
 template <int kStages> struct StageRing {

@@ -26,7 +26,7 @@ namespace detail {
 
 /// @tparam Policy   a `WarpSpecializedTilePolicy`
 /// @tparam kGather  the producers' gather, of 32 channels of one tap per pixel row: kChannelTiled from the NCHW input
-///                  through registers, or kChannelsLast by cp.async from the launcher's NHWC copy of it
+///                  through registers, or kChannelsLast by TMA im2col copies from the launcher's NHWC copy of it
 /// @tparam Epilogue the functor applied to each conv + bias value before it is stored
 template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializedConv2d {
   static_assert(kGather == GatherKind::kChannelTiled || kGather == GatherKind::kChannelsLast,
@@ -41,13 +41,16 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
   static constexpr int kStages = Policy::STAGES;
   static constexpr std::uint32_t kFilterStageBytes = Policy::kFilterStageFloats * sizeof(float);
   static constexpr std::uint32_t kActivationStageBytes = Policy::kActivationStageFloats * sizeof(float);
+  /// Arrivals that fill a stage besides its copies' bytes: every producer thread's with the register gather, which
+  /// stores the activations itself; the one producer thread's that issues both copies with the channels-last gather.
+  static constexpr int kFullArrivals = kGather == GatherKind::kChannelsLast ? 1 : Policy::kProducerThreads;
 
   /// STAGES ring buffers of the two operands (each stage a multiple of 1024 bytes, the swizzle's alignment), then
   /// the mbarriers that pass each stage between the roles.
   struct SharedStorage {
     float filter[kStages][Policy::kFilterStageFloats];
     float activation[kStages][Policy::kActivationStageFloats];
-    std::uint64_t full[kStages];  ///< completes when every producer thread has stored its part of the stage
+    std::uint64_t full[kStages];  ///< completes when the stage's copies have landed and its producers arrived
     std::uint64_t empty[kStages]; ///< completes when every consumer warp's wgmma have finished reading the stage
   };
   static_assert(sizeof(SharedStorage) + Policy::kSmemAlignment - 16 == Policy::kSmemBytes,
@@ -64,14 +67,16 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
     if (thread == 0) {
 #pragma unroll
       for (int stage = 0; stage < kStages; ++stage) {
-        cuda::ptx::mbarrier_init(&smem.full[stage], Policy::kProducerThreads);
+        cuda::ptx::mbarrier_init(&smem.full[stage], kFullArrivals);
         cuda::ptx::mbarrier_init(&smem.empty[stage], Policy::kConsumerWarps);
       }
     }
     __syncthreads(); // the barriers' initialization, visible to the block; the last block-wide barrier
     if (thread < Policy::kProducerThreads) {
       if constexpr (kGather == GatherKind::kChannelsLast) {
-        produce_channels_last(conv, tile, thread, smem);
+        if (thread == 0) {
+          produce_channels_last(conv, tile, smem);
+        }
       } else {
         produce(conv, tile, thread, smem);
       }
@@ -110,12 +115,12 @@ private:
           tiles_(conv.filter + (std::int64_t{tile.group} * conv.gemm_m + tile.oc0) * conv.gemm_k +
                  std::int64_t{tile.k_tile_begin} * tile_rows_ * Policy::BLOCK_R) {}
 
+    /// Bytes of one k tile's copy.
+    __device__ std::uint32_t bytes() const { return bytes_; }
+
     /// Starts the copy of the block's k tile `k_tile` into `stage` as one bulk copy, which completes on the stage's
-    /// "full" barrier by itself; announced there first, before this thread's arrival, so that the phase cannot
-    /// complete without it.
-    __device__ void start(SharedStorage& smem, int stage, int k_tile) const {
-      cuda::ptx::mbarrier_expect_tx(cuda::ptx::sem_relaxed, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                    &smem.full[stage], bytes_);
+    /// "full" barrier by itself with `bytes()` transaction bytes, announced there before the phase can complete.
+    __device__ void copy(SharedStorage& smem, int stage, int k_tile) const {
       cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, smem.filter[stage],
                                tiles_ + std::int64_t{k_tile} * tile_rows_ * Policy::BLOCK_R, bytes_, &smem.full[stage]);
     }
@@ -151,7 +156,10 @@ private:
         filter_loader.load(smem.filter[stage], tile.k_tile_begin + k_tile);
         cp_async_commit();
       } else if (thread == 0) {
-        filter_image.start(smem, stage, k_tile);
+        // announced before this thread's arrival, so that the phase cannot complete without the copy
+        cuda::ptx::mbarrier_expect_tx(cuda::ptx::sem_relaxed, cuda::ptx::scope_cta, cuda::ptx::space_shared,
+                                      &smem.full[stage], filter_image.bytes());
+        filter_image.copy(smem, stage, k_tile);
       }
       if (k_tile + 1 < k_tiles) {
         gather.load(next, next_load);
@@ -182,14 +190,13 @@ private:
     }
   }
 
-  /// A producer thread of the channels-last gather: for each k tile, waits until the consumers have freed its stage,
-  /// starts its copies of the tile's activations (and thread 0 the filter tile's bulk copy from the tile image, which
-  /// this gather always has), and has the stage's "full" barrier count its arrival when they land. It never waits for
-  /// its own copies, so up to all the stages the consumers do not hold are in flight at once.
-  __device__ static void produce_channels_last(Conv2dParams const& conv, TileCoord const& tile, int thread,
-                                               SharedStorage& smem) {
+  /// The producer thread of the channels-last gather: for each k tile, waits until the consumers have freed its stage,
+  /// announces both operands' bytes on the stage's "full" barrier with its arrival, then starts the filter tile's bulk
+  /// copy from the tile image (which this gather always has) and the activations' im2col copy. Both complete on the
+  /// barrier by themselves, so up to all the stages the consumers do not hold are in flight at once.
+  __device__ static void produce_channels_last(Conv2dParams const& conv, TileCoord const& tile, SharedStorage& smem) {
     using ChannelsLast = ChannelsLastGather<Policy>;
-    ChannelsLast const gather(conv, tile, thread);
+    ChannelsLast const gather(conv, tile);
     int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
     FilterImageCopy const filter_image(conv, tile);
     StageAddresses const stages(smem);
@@ -200,17 +207,14 @@ private:
       if (k_tile >= kStages) {
         mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
       }
-      if (thread == 0) {
-        filter_image.start(smem, stage, k_tile);
-      }
-      gather.copy(stages.activation(stage), cursor);
-      cp_async_mbarrier_arrive(stages.full(stage));
+      // the arrival comes first: the phase cannot complete before the announced bytes have landed
+      cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
+                                           &smem.full[stage], filter_image.bytes() + ChannelsLast::kTileBytes);
+      filter_image.copy(smem, stage, k_tile);
+      gather.copy(stages.activation(stage), stages.full(stage), cursor);
       gather.advance(cursor);
       ring.advance();
     }
-    // the last copies land before the thread exits (the consumers wait for their arrivals in any case)
-    cp_async_commit();
-    cp_async_wait<0>();
   }
 
   /// A consumer warpgroup: for each k tile, waits until its stage is full, issues its wgmma, then waits for the
@@ -230,12 +234,6 @@ private:
     for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
       int const stage = ring.stage;
       mbarrier_wait_parity(stages.full(stage), ring.phase);
-      if constexpr (kGather == GatherKind::kChannelsLast) {
-        // the producers' cp.async wrote the stage through the generic proxy and cannot fence it themselves, since
-        // they do not wait for their copies: this thread orders the writes it has now observed before wgmma's
-        // async-proxy reads
-        cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
-      }
       Mma::issue_from_shared(filter + stage * (kFilterStageBytes / 16),
                              activation + stage * (kActivationStageBytes / 16), acc);
       wgmma_wait<1>();

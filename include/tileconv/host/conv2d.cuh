@@ -14,6 +14,7 @@
 #include <tileconv/epilogue/epilogue_chain.cuh>
 #include <tileconv/host/check_arguments.cuh>
 #include <tileconv/host/direct_conv2d.cuh>
+#include <tileconv/host/im2col_tensor_map.cuh>
 #include <tileconv/host/kernel_choice.cuh>
 #include <tileconv/host/launch_plan.cuh>
 #include <tileconv/host/policy_table.cuh>
@@ -178,7 +179,11 @@ public:
         bool const tile_image = Policy::kWarpSpecialized && aligned_16;
         if constexpr (kKind == GatherKind::kChannelsLast) {
           float* const nhwc = reinterpret_cast<float*>(workspace + filter_bytes);
-          Status const prepared = prepare_channels_last(args, workspace, nhwc, stream, cuda_error);
+          Status prepared =
+              detail::encode_im2col_map(args.problem, nhwc, Policy::BLOCK_OW, &params.conv.activation_map, cuda_error);
+          if (prepared == Status::kSuccess) {
+            prepared = prepare_channels_last(args, workspace, nhwc, stream, cuda_error);
+          }
           if (prepared != Status::kSuccess) {
             return prepared;
           }

@@ -5,6 +5,7 @@
 /// alone, so that it can be tested without a GPU and printed for users.
 
 #include <tileconv/device_info.cuh>
+#include <tileconv/host/im2col_tensor_map.cuh>
 #include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/policy/mma_kind.cuh>
@@ -210,10 +211,11 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
     return Status::kErrorArchNotSupported;
   }
   // the warp-specialized producers have the channel-tiled gather and its channels-last form only (some of them the
-  // latter alone), and only they read a channels-last copy
+  // latter alone), and only they read a channels-last copy, through a TMA map that must be able to describe it
   bool const channel_tiled = gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast;
   if ((Policy::kWarpSpecialized ? !channel_tiled : gather == GatherKind::kChannelsLast) ||
-      (gather == GatherKind::kChannelTiled && detail::channels_last_only<Policy>())) {
+      (gather == GatherKind::kChannelTiled && detail::channels_last_only<Policy>()) ||
+      (gather == GatherKind::kChannelsLast && !detail::im2col_map_fits(problem))) {
     return Status::kErrorNotSupported;
   }
   int const smem_bytes = Policy::kSmemBytes;
