@@ -115,17 +115,23 @@ TEST_CASE("the channels-last gather is right and gives the same bits on every ru
   // The warp-specialized policy reading the launcher's channels-last copy of the input: grouped and ungrouped,
   // whole and partial channel tiles, unsplit and split 3 ways (9 k tiles: 3 each). Every run poisons the output first;
   // the second run of each must reproduce the first one's bits (split-K adds its partial sums in a fixed order).
+  // Planned for the device as it is, and as if it had one SM: the persistent kernel's blocks (as many as fit at once)
+  // then each walk several of the 5 to 96 tiles, across images, groups and splits, on one ring of stages.
   std::string const name = GENERATE(as<std::string>{}, "batch 1, 3x3 pad 1", "groups 2, 128 output channels per group",
                                     "groups 2, 32 channels and 20 output channels per group");
   int const split_k = GENERATE(1, 3);
+  bool const one_sm = GENERATE(false, true);
   ShapeCase const& shape = require_shape(name);
-  INFO(describe(shape) << ", split_k " << split_k);
+  INFO(describe(shape) << ", split_k " << split_k << (one_sm ? ", planned for one SM" : ""));
   bool ran = false;
   for_each_runnable_table_policy([&](auto policy, std::string const& policy_name) {
     using Launch = Conv2d<decltype(policy), GatherKind::kChannelsLast>;
     if constexpr (decltype(policy)::kWarpSpecialized) {
       Conv2dHarness harness(shape, 515);
-      DeviceInfo const device = current_device_info();
+      DeviceInfo device = current_device_info();
+      if (one_sm) {
+        device.sm_count = 1;
+      }
       DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(Launch::workspace_size(shape.problem, split_k)));
       Launcher const launcher{policy_name + " channels-last split " + std::to_string(split_k),
                               [&](Conv2dArguments const& args, cudaStream_t stream) {

@@ -297,6 +297,28 @@ TEST_CASE("the channels-last gather's im2col map: its pixel box, and the copy en
   }
 }
 
+TEST_CASE("a persistent launch has a block per tile up to as many as are resident at once", "[plan]") {
+  LaunchPlan plan;
+  plan.sm_count = 132;
+  plan.blocks_per_sm = 2;
+  plan.grid = dim3(25, 1, 32); // 800 tiles
+  CHECK(plan.persistent_grid().x == 264);
+  CHECK(plan.persistent_grid().y == 1);
+  CHECK(plan.persistent_grid().z == 1);
+  plan.grid = dim3(2, 4, 16); // 128 tiles: one block each
+  CHECK(plan.persistent_grid().x == 128);
+  plan.blocks_per_sm = 0; // an occupancy of 0 still launches a block per SM
+  plan.grid = dim3(1000, 1, 1);
+  CHECK(plan.persistent_grid().x == 132);
+  // the warp-specialized blocks number the tiles in 32 bits: 2^31 tiles or more are refused
+  if (kBuiltForSm90a) {
+    Conv2dProblem const many_tiles = conv(65535, 32, 1, 1, 33000 * 128, 1, 1); // 65535 x 33000 tiles of 1 pixel
+    REQUIRE(many_tiles.validate() == Status::kSuccess);
+    CHECK(make_launch_plan<WgmmaSpecializedPolicy>(many_tiles, h100(), &plan, GatherKind::kChannelTiled) ==
+          Status::kErrorGridTooLarge);
+  }
+}
+
 TEST_CASE("to_string(GatherKind) names each kind", "[plan]") {
   CHECK(std::string(to_string(GatherKind::kAuto)) == "auto");
   CHECK(std::string(to_string(GatherKind::kAnalytic)) == "analytic");

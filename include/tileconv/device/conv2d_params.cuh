@@ -60,6 +60,12 @@ struct Conv2dParams {
   FastDivmod out_w;       ///< output pixel -> (p, q)
   FastDivmod groups;      ///< image * groups + group -> (image, group)
 
+  /// The plan's grid of tiles, for kernels whose blocks walk it (`tile_of(params, tile)`): tile t is grid block
+  /// (t % x, t / x % y, t / (x * y)).
+  FastDivmod tiles_x;
+  FastDivmod tiles_y;
+  int tiles = 0; ///< x * y * z, below 2^31 (the plan refuses more for such kernels)
+
   // Tensor offsets are 64-bit: a tensor, and even one image of it, may exceed 2^31 elements. Coordinates within a
   // plane (in_plane, gemm_n) and the filter stay below 2^31 (Conv2dProblem::validate).
   std::int64_t input_image_stride = 0;  ///< in_channels * in_plane

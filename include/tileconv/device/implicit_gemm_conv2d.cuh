@@ -31,6 +31,8 @@ template <class Policy, GatherKind kGather, class Epilogue> struct ImplicitGemmC
   /// Whether the kernel needs an sm_90a target (see `conv2d_kernel`).
   static constexpr bool kNeedsSm90a = kWarpgroupMma;
   static constexpr int kMinBlocksPerSm = Policy::MIN_BLOCKS;
+  /// One tile a block: the launcher launches the plan's grid as it is.
+  static constexpr bool kPersistent = false;
   using Mma = std::conditional_t<kWarpgroupMma, WarpgroupMma<Policy>, WarpMma<Policy>>;
   using Params = Conv2dKernelParams<Epilogue>;
 

@@ -50,5 +50,16 @@ template <class Policy> __device__ TileCoord tile_of(Conv2dParams const& params,
   return tile;
 }
 
+/// The output tile and reduction range of tile number `tile` of the host plan's grid, numbered x fastest
+/// (`Conv2dParams::tiles_x`): for kernels whose blocks walk several tiles.
+template <class Policy> __device__ TileCoord tile_of(Conv2dParams const& params, int tile) {
+  int x = 0;
+  int y = 0;
+  int z = 0;
+  params.tiles_x.divmod(tile, tile, x);
+  params.tiles_y.divmod(tile, z, y);
+  return tile_of<Policy>(params, dim3(static_cast<unsigned>(x), static_cast<unsigned>(y), static_cast<unsigned>(z)));
+}
+
 } // namespace detail
 } // namespace tileconv

@@ -44,6 +44,10 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
   /// Arrivals that fill a stage besides its copies' bytes: every producer thread's with the register gather, which
   /// stores the activations itself; the one producer thread's that issues both copies with the channels-last gather.
   static constexpr int kFullArrivals = kGather == GatherKind::kChannelsLast ? 1 : Policy::kProducerThreads;
+  /// Whether the blocks walk several tiles (`for_each_tile`): the channels-last kernels, whose one producer thread
+  /// fills the next tile's stages while the consumers write the last one. The register gather keeps a tile per
+  /// block: walking tiles, the 128-channel tile's register-gather kernel spilled 432 bytes.
+  static constexpr bool kPersistent = kGather == GatherKind::kChannelsLast;
 
   /// STAGES ring buffers of the two operands (each stage a multiple of 1024 bytes, the swizzle's alignment), then
   /// the mbarriers that pass each stage between the roles.
@@ -62,7 +66,6 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
     SharedStorage& smem =
         *reinterpret_cast<SharedStorage*>(aligned_shared_storage<Policy::kSmemAlignment>(shared_bytes));
     Conv2dParams const& conv = params.conv;
-    TileCoord const tile = tile_of<Policy>(conv, blockIdx);
     int const thread = static_cast<int>(threadIdx.x);
     if (thread == 0) {
 #pragma unroll
@@ -75,17 +78,31 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
     if (thread < Policy::kProducerThreads) {
       if constexpr (kGather == GatherKind::kChannelsLast) {
         if (thread == 0) {
-          produce_channels_last(conv, tile, smem);
+          produce_channels_last(conv, smem);
         }
       } else {
-        produce(conv, tile, thread, smem);
+        produce(conv, thread, smem);
       }
     } else {
-      consume(params, tile, thread - Policy::kProducerThreads, smem);
+      consume(params, thread - Policy::kProducerThreads, smem);
     }
   }
 
 private:
+  /// Calls `body(tile)` for each tile of this block in turn; every role walks the same tiles. Persistent kernels
+  /// (`LaunchPlan::persistent_grid`): block b computes tiles b, b + gridDim.x, ... of the plan's grid, so that its
+  /// producers fill the stages with the next tile's operands while its consumers finish and write the last one.
+  /// Otherwise the block's own tile of the plan's grid.
+  template <class Body> __device__ static void for_each_tile(Conv2dParams const& conv, Body&& body) {
+    if constexpr (kPersistent) {
+      for (int tile = static_cast<int>(blockIdx.x); tile < conv.tiles; tile += static_cast<int>(gridDim.x)) {
+        body(tile_of<Policy>(conv, tile));
+      }
+    } else {
+      body(tile_of<Policy>(conv, blockIdx));
+    }
+  }
+
   /// The shared-space addresses of the stages and barriers, computed once for the k-tile loops (see
   /// device/mbarrier.cuh).
   class StageAddresses {
@@ -137,18 +154,25 @@ private:
   /// The filter tile comes from the launcher's tile image as one bulk copy by thread 0, which completes on the
   /// stage's "full" barrier by itself; without the image (no or a misaligned workspace), every producer thread
   /// copies its share of the filter, in place or reordered, and waits for it before it arrives.
-  __device__ static void produce(Conv2dParams const& conv, TileCoord const& tile, int thread, SharedStorage& smem) {
+  __device__ static void produce(Conv2dParams const& conv, int thread, SharedStorage& smem) {
+    StageAddresses const stages(smem);
+    StageRing<kStages> ring;
+    int filled = 0; // k tiles this block has filled, over all its tiles
+    for_each_tile(conv, [&](TileCoord const& tile) { produce_tile(conv, tile, thread, smem, stages, ring, filled); });
+  }
+
+  /// `produce`'s work on one tile, continuing the block's ring of stages.
+  __device__ static void produce_tile(Conv2dParams const& conv, TileCoord const& tile, int thread, SharedStorage& smem,
+                                      StageAddresses const& stages, StageRing<kStages>& ring, int& filled) {
     FilterTileLoader<typename Policy::Producer, kGather> const filter_loader(conv, tile, thread);
     Gather const gather(conv, tile, thread);
     int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
     FilterImageCopy const filter_image(conv, tile);
-    StageAddresses const stages(smem);
     typename Gather::Cursor next_load = gather.cursor(tile.k_tile_begin);
-    StageRing<kStages> ring;
     // Fills the ring's stage with k tile `k_tile` (in `current`) and loads the next one into `next`.
     auto const fill = [&](int k_tile, typename Gather::Values const& current, typename Gather::Values& next) {
       int const stage = ring.stage;
-      if (k_tile >= kStages) {
+      if (filled >= kStages) {
         // the consumers' release of the k tile kStages back: the phase before this lap's
         mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
       }
@@ -174,6 +198,7 @@ private:
       cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
       mbarrier_arrive(stages.full(stage));
       ring.advance();
+      ++filled;
     };
     // two register buffers, swapped by unrolling: an array indexed by k_tile % 2 would live in local memory
     typename Gather::Values even;
@@ -190,62 +215,71 @@ private:
     }
   }
 
-  /// The producer thread of the channels-last gather: for each k tile, waits until the consumers have freed its stage,
-  /// announces both operands' bytes on the stage's "full" barrier with its arrival, then starts the filter tile's bulk
-  /// copy from the tile image (which this gather always has) and the activations' im2col copy. Both complete on the
-  /// barrier by themselves, so up to all the stages the consumers do not hold are in flight at once.
-  __device__ static void produce_channels_last(Conv2dParams const& conv, TileCoord const& tile, SharedStorage& smem) {
+  /// The producer thread of the channels-last gather: for each k tile of each of the block's tiles, in one ring of
+  /// stages, waits until the consumers have freed its stage, announces both operands' bytes on the stage's "full"
+  /// barrier with its arrival, then starts the filter tile's bulk copy from the tile image (which this gather always
+  /// has) and the activations' im2col copy. Both complete on the barrier by themselves, so up to all the stages the
+  /// consumers do not hold are in flight at once, across the end of a tile too.
+  __device__ static void produce_channels_last(Conv2dParams const& conv, SharedStorage& smem) {
     using ChannelsLast = ChannelsLastGather<Policy>;
-    ChannelsLast const gather(conv, tile);
-    int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
-    FilterImageCopy const filter_image(conv, tile);
     StageAddresses const stages(smem);
-    typename ChannelsLast::Cursor cursor = gather.cursor(tile.k_tile_begin);
     StageRing<kStages> ring;
-    for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
-      int const stage = ring.stage;
-      if (k_tile >= kStages) {
-        mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
+    int filled = 0; // k tiles this block has filled, over all its tiles
+    for_each_tile(conv, [&](TileCoord const& tile) {
+      ChannelsLast const gather(conv, tile);
+      FilterImageCopy const filter_image(conv, tile);
+      typename ChannelsLast::Cursor cursor = gather.cursor(tile.k_tile_begin);
+      for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile, ++filled) {
+        int const stage = ring.stage;
+        if (filled >= kStages) {
+          mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
+        }
+        // the arrival comes first: the phase cannot complete before the announced bytes have landed
+        cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
+                                             &smem.full[stage], filter_image.bytes() + ChannelsLast::kTileBytes);
+        filter_image.copy(smem, stage, k_tile - tile.k_tile_begin);
+        gather.copy(stages.activation(stage), stages.full(stage), cursor);
+        gather.advance(cursor);
+        ring.advance();
       }
-      // the arrival comes first: the phase cannot complete before the announced bytes have landed
-      cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                           &smem.full[stage], filter_image.bytes() + ChannelsLast::kTileBytes);
-      filter_image.copy(smem, stage, k_tile);
-      gather.copy(stages.activation(stage), stages.full(stage), cursor);
-      gather.advance(cursor);
-      ring.advance();
-    }
+    });
   }
 
-  /// A consumer warpgroup: for each k tile, waits until its stage is full, issues its wgmma, then waits for the
-  /// previous tile's wgmma (one group stays in flight) and frees that tile's stage. Then the output writer.
-  __device__ static void consume(Params const& params, TileCoord const& tile, int thread, SharedStorage& smem) {
+  /// A consumer warpgroup: for each of the block's tiles, for each k tile, waits until its stage is full, issues its
+  /// wgmma, then waits for the previous tile's wgmma (one group stays in flight) and frees that tile's stage; the
+  /// last stage is freed once its wgmma are done, before the output writer, so that the producers can fill it with
+  /// the next tile's operands meanwhile.
+  __device__ static void consume(Params const& params, int thread, SharedStorage& smem) {
     Mma const mma(thread);
-    typename Mma::Accumulators acc;
-    Mma::clear(acc);
-    int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
     bool const releases = thread % 32 == 0; // one arrival per consumer warp
     StageAddresses const stages(smem);
     // stage s's descriptors are s stages further on (16-byte units)
     std::uint64_t const filter = swizzled_k_major_descriptor(shared_address(smem.filter));
     std::uint64_t const activation = mma.activation_descriptor(shared_address(smem.activation));
     StageRing<kStages> ring;
-    int previous_stage = 0;
-    for (int k_tile = 0; k_tile < k_tiles; ++k_tile) {
-      int const stage = ring.stage;
-      mbarrier_wait_parity(stages.full(stage), ring.phase);
-      Mma::issue_from_shared(filter + stage * (kFilterStageBytes / 16),
-                             activation + stage * (kActivationStageBytes / 16), acc);
-      wgmma_wait<1>();
-      if (k_tile > 0 && releases) {
+    for_each_tile(params.conv, [&](TileCoord const& tile) {
+      typename Mma::Accumulators acc;
+      Mma::clear(acc);
+      int previous_stage = 0;
+      for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile) {
+        int const stage = ring.stage;
+        mbarrier_wait_parity(stages.full(stage), ring.phase);
+        Mma::issue_from_shared(filter + stage * (kFilterStageBytes / 16),
+                               activation + stage * (kActivationStageBytes / 16), acc);
+        wgmma_wait<1>();
+        if (k_tile > tile.k_tile_begin && releases) {
+          mbarrier_arrive(stages.empty(previous_stage));
+        }
+        previous_stage = stage;
+        ring.advance();
+      }
+      wgmma_wait<0>();
+      if (releases) {
         mbarrier_arrive(stages.empty(previous_stage));
       }
-      previous_stage = stage;
-      ring.advance();
-    }
-    wgmma_wait<0>();
-    OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)
-        .template write<Policy::BLOCK_OC, Policy::BLOCK_OW>([&](auto const& store) { mma.for_each(acc, store); });
+      OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)
+          .template write<Policy::BLOCK_OC, Policy::BLOCK_OW>([&](auto const& store) { mma.for_each(acc, store); });
+    });
   }
 };
 

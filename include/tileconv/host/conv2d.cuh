@@ -26,6 +26,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -202,7 +203,12 @@ public:
           params.conv.partials = reinterpret_cast<float*>(start + filter_bytes + channels_last_bytes(args.problem));
         }
       }
-      kernel<kKind, Epilogue>()<<<plan.grid, Policy::kThreads, Policy::kSmemBytes, stream>>>(params);
+      // a persistent kernel's blocks, as many as fit at once, each walk their share of the plan's tiles
+      params.conv.tiles_x = detail::FastDivmod(static_cast<int>(plan.grid.x));
+      params.conv.tiles_y = detail::FastDivmod(static_cast<int>(plan.grid.y));
+      params.conv.tiles = static_cast<int>(std::min<std::int64_t>(plan.blocks(), INT_MAX));
+      dim3 const grid = Functor<kKind, Epilogue>::kPersistent ? plan.persistent_grid() : plan.grid;
+      kernel<kKind, Epilogue>()<<<grid, Policy::kThreads, Policy::kSmemBytes, stream>>>(params);
       Status launched = detail::status_from_cuda(cudaGetLastError(), cuda_error);
       if (launched != Status::kSuccess || split_k == 1) {
         return launched;
@@ -344,10 +350,13 @@ private:
     }
   }
 
+  /// The device functor of gather kKind: warp-specialized or multistage, by the policy.
+  template <GatherKind kKind, class Epilogue>
+  using Functor = std::conditional_t<Policy::kWarpSpecialized, detail::WarpSpecializedConv2d<Policy, kKind, Epilogue>,
+                                     detail::ImplicitGemmConv2d<Policy, kKind, Epilogue>>;
+
   template <GatherKind kKind, class Epilogue> static constexpr auto kernel() {
-    using Functor = std::conditional_t<Policy::kWarpSpecialized, detail::WarpSpecializedConv2d<Policy, kKind, Epilogue>,
-                                       detail::ImplicitGemmConv2d<Policy, kKind, Epilogue>>;
-    return &detail::conv2d_kernel<Functor, typename Functor::Params>;
+    return &detail::conv2d_kernel<Functor<kKind, Epilogue>, typename Functor<kKind, Epilogue>::Params>;
   }
 
   /// Opts the kernel in to more than the default 48 KiB of dynamic shared memory where the policy needs it.

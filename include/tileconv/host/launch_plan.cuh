@@ -15,6 +15,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -136,6 +137,12 @@ struct LaunchPlan {
 
   /// Blocks in the grid.
   constexpr std::int64_t blocks() const { return std::int64_t{grid.x} * grid.y * grid.z; }
+  /// The grid of a persistent launch of the plan (the channels-last kernels): one block per tile up to as many as are
+  /// resident at once (SMs x blocks per SM), each walking its share of `grid`'s tiles in turn.
+  dim3 persistent_grid() const {
+    std::int64_t const resident = std::int64_t{sm_count} * std::max(blocks_per_sm, 1);
+    return dim3(static_cast<unsigned>(std::max<std::int64_t>(std::min(blocks(), resident), 1)));
+  }
   /// Blocks / (SMs * blocks per SM): how many times the GPU is filled.
   constexpr double waves() const {
     return blocks_per_sm > 0 ? double(blocks()) / (double(sm_count) * blocks_per_sm) : 0.0;
@@ -231,6 +238,10 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   std::int64_t const images_groups_splits = std::int64_t{problem.batch} * problem.groups * split_k;
   if (pixel_tiles > device.max_grid[0] || channel_tiles > device.max_grid[1] ||
       images_groups_splits > device.max_grid[2]) {
+    return Status::kErrorGridTooLarge;
+  }
+  // the warp-specialized blocks walk the tiles by a 32-bit number (`tile_of`)
+  if (Policy::kWarpSpecialized && pixel_tiles * channel_tiles * images_groups_splits > INT_MAX) {
     return Status::kErrorGridTooLarge;
   }
 

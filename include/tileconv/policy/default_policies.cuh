@@ -72,21 +72,23 @@ using WgmmaSmallPolicy = WarpgroupTilePolicy<128, 64, 1, 4, 0, true>;
 using WgmmaSpecializedPolicy = WarpSpecializedTilePolicy<128, 128, 2, 2, 4, 1>;
 
 /// 128 output channels x 64 pixels, warp-specialized, the channels-last gather alone (`kChannelsLastOnly`): 1 producer
-/// and 1 consumer warpgroup, 4 stages (97 KiB, two blocks per SM), 98 registers. Small feature maps, where a 128-pixel
-/// tile would be mostly padding: H200 sweep, channels-last, r50_3x3_c512_7 0.0664-0.0675 ms against the 128-pixel
-/// specialized tile's 0.0831 (docs/perf-notes.md, v20).
-using WgmmaSpecializedSmallPolicy = WarpSpecializedTilePolicy<128, 64, 1, 1, 4>;
+/// and 1 consumer warpgroup, 4 stages (97 KiB, two blocks per SM: 128 registers, the bound since the persistent
+/// channels-last kernel, docs/perf-notes.md v26). Small feature maps, where a 128-pixel tile would be mostly padding:
+/// H200 sweep, channels-last, r50_3x3_c512_7 0.0664-0.0675 ms against the 128-pixel specialized tile's 0.0831
+/// (docs/perf-notes.md, v20).
+using WgmmaSpecializedSmallPolicy = WarpSpecializedTilePolicy<128, 64, 1, 1, 4, 2>;
 
 /// 64 output channels x 128 pixels, warp-specialized: 1 producer and 1 consumer warpgroup, 4 stages (97 KiB, two
-/// blocks per SM), 108 registers with the channels-last gather, which the launcher gives it. Layers of at most 64
-/// output channels, where a 128-channel tile computes half padding: H200 sweep, channels-last, r50_3x3_c64_56
-/// 0.0715 ms, dil2_c64_128 0.0827, unet_c32_512 0.345, against wgmma-narrow's 0.096, 0.106, 0.384 (copy pass
-/// included). Its register gather (177 registers, one block per SM) is slower than wgmma-narrow on all three
-/// (docs/perf-notes.md, v21).
-using WgmmaSpecializedNarrowPolicy = WarpSpecializedTilePolicy<64, 128, 1, 1, 4>;
+/// blocks per SM: registers bounded at 128, which the persistent channels-last kernel would exceed by 6, v26), with the
+/// channels-last gather, which the launcher gives it. Layers of at most 64 output channels, where a 128-channel tile
+/// computes half padding: H200 sweep, channels-last, r50_3x3_c64_56 0.0715 ms, dil2_c64_128 0.0827, unet_c32_512
+/// 0.345, against wgmma-narrow's 0.096, 0.106, 0.384 (copy pass included). Its register gather (177 registers then,
+/// one block per SM; 44 bytes of spill at the bound) is slower than wgmma-narrow on all three (docs/perf-notes.md,
+/// v21).
+using WgmmaSpecializedNarrowPolicy = WarpSpecializedTilePolicy<64, 128, 1, 1, 4, 2>;
 
 /// 32 output channels x 128 pixels, warp-specialized (m64n32k8 wgmma): 1 producer and 1 consumer warpgroup, 4 stages
-/// (81 KiB, two blocks per SM), 80 registers with the channels-last gather, which the launcher gives it. Layers of at
+/// (81 KiB, two blocks per SM), 84 registers with the channels-last gather, which the launcher gives it. Layers of at
 /// most 32 output channels: H200 sweep, channels-last, unet_c32_512 0.273 ms against the 64-channel tile's 0.346
 /// (docs/perf-notes.md, v22).
 using WgmmaSpecializedThinPolicy = WarpSpecializedTilePolicy<32, 128, 1, 1, 4>;

@@ -22,8 +22,8 @@ enum class GatherKind {
   /// workspace, rounded to TF32: each pixel's BLOCK_R channels of a tap are one contiguous 128-byte row, and a k tile
   /// is one TMA copy in im2col mode (host/im2col_tensor_map.cuh, which also says which convs its map can describe).
   /// Warp-specialized policies only, and only with the workspace for the copy (`Conv2d::workspace_size`). Never part of
-  /// kAuto: the default launcher's cost model takes it where the copy pass
-  /// costs less than it saves (`KernelChoice::gather`, docs/launcher.md).
+  /// kAuto: the default launcher's cost model takes it where the copy pass costs less than it saves
+  /// (`KernelChoice::gather`, docs/launcher.md).
   kChannelsLast,
 };
 
