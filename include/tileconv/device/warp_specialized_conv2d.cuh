@@ -81,7 +81,8 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
           produce_channels_last(conv, smem);
         }
       } else {
-        produce(conv, thread, smem);
+        static_assert(!kPersistent, "the register gather's producers fill one tile's stages");
+        produce(conv, tile_of<Policy>(conv, blockIdx), thread, smem);
       }
     } else {
       consume(params, thread - Policy::kProducerThreads, smem);
@@ -154,25 +155,18 @@ private:
   /// The filter tile comes from the launcher's tile image as one bulk copy by thread 0, which completes on the
   /// stage's "full" barrier by itself; without the image (no or a misaligned workspace), every producer thread
   /// copies its share of the filter, in place or reordered, and waits for it before it arrives.
-  __device__ static void produce(Conv2dParams const& conv, int thread, SharedStorage& smem) {
-    StageAddresses const stages(smem);
-    StageRing<kStages> ring;
-    int filled = 0; // k tiles this block has filled, over all its tiles
-    for_each_tile(conv, [&](TileCoord const& tile) { produce_tile(conv, tile, thread, smem, stages, ring, filled); });
-  }
-
-  /// `produce`'s work on one tile, continuing the block's ring of stages.
-  __device__ static void produce_tile(Conv2dParams const& conv, TileCoord const& tile, int thread, SharedStorage& smem,
-                                      StageAddresses const& stages, StageRing<kStages>& ring, int& filled) {
+  __device__ static void produce(Conv2dParams const& conv, TileCoord const& tile, int thread, SharedStorage& smem) {
     FilterTileLoader<typename Policy::Producer, kGather> const filter_loader(conv, tile, thread);
     Gather const gather(conv, tile, thread);
     int const k_tiles = tile.k_tile_end - tile.k_tile_begin;
     FilterImageCopy const filter_image(conv, tile);
+    StageAddresses const stages(smem);
     typename Gather::Cursor next_load = gather.cursor(tile.k_tile_begin);
+    StageRing<kStages> ring;
     // Fills the ring's stage with k tile `k_tile` (in `current`) and loads the next one into `next`.
     auto const fill = [&](int k_tile, typename Gather::Values const& current, typename Gather::Values& next) {
       int const stage = ring.stage;
-      if (filled >= kStages) {
+      if (k_tile >= kStages) {
         // the consumers' release of the k tile kStages back: the phase before this lap's
         mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
       }
@@ -198,7 +192,6 @@ private:
       cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
       mbarrier_arrive(stages.full(stage));
       ring.advance();
-      ++filled;
     };
     // two register buffers, swapped by unrolling: an array indexed by k_tile % 2 would live in local memory
     typename Gather::Values even;

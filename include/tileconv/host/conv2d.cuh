@@ -26,7 +26,6 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -203,11 +202,14 @@ public:
           params.conv.partials = reinterpret_cast<float*>(start + filter_bytes + channels_last_bytes(args.problem));
         }
       }
-      // a persistent kernel's blocks, as many as fit at once, each walk their share of the plan's tiles
-      params.conv.tiles_x = detail::FastDivmod(static_cast<int>(plan.grid.x));
-      params.conv.tiles_y = detail::FastDivmod(static_cast<int>(plan.grid.y));
-      params.conv.tiles = static_cast<int>(std::min<std::int64_t>(plan.blocks(), INT_MAX));
-      dim3 const grid = Functor<kKind, Epilogue>::kPersistent ? plan.persistent_grid() : plan.grid;
+      dim3 grid = plan.grid;
+      if constexpr (Functor<kKind, Epilogue>::kPersistent) {
+        // as many blocks as fit at once, each walking its share of the plan's tiles (fewer than 2^31: the plan)
+        grid = plan.persistent_grid();
+        params.conv.tiles_x = detail::FastDivmod(static_cast<int>(plan.grid.x));
+        params.conv.tiles_y = detail::FastDivmod(static_cast<int>(plan.grid.y));
+        params.conv.tiles = static_cast<int>(plan.blocks());
+      }
       kernel<kKind, Epilogue>()<<<grid, Policy::kThreads, Policy::kSmemBytes, stream>>>(params);
       Status launched = detail::status_from_cuda(cudaGetLastError(), cuda_error);
       if (launched != Status::kSuccess || split_k == 1) {
