@@ -38,6 +38,16 @@ __global__ void spin_kernel(unsigned long long nanoseconds) {
 /// A different random seed for every shape of the shared list, so that each case sees fresh data.
 std::uint64_t seed_for(std::size_t shape_index) { return 1000 + 16 * shape_index; }
 
+/// Runs `launcher` twice on `harness`, each run against the reference on a poisoned output, and checks that the second
+/// run reproduces the first one's bits.
+void check_same_bits_twice(Conv2dHarness& harness, Launcher const& launcher) {
+  REQUIRE(check_launch(harness, launcher));
+  std::vector<float> const first = harness.output().output_to_host();
+  REQUIRE(check_launch(harness, launcher));
+  std::vector<float> const second = harness.output().output_to_host();
+  CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
+}
+
 } // namespace
 
 TEST_CASE("conv2d matches the float64 reference on every shared shape", "[gpu][conv2d][large]") {
@@ -141,17 +151,82 @@ TEST_CASE("the channels-last gather is right and gives the same bits on every ru
                                 return Launch::run(with_workspace, IdentityEpilogue{}, device, stream, nullptr,
                                                    split_k);
                               }};
-      REQUIRE(check_launch(harness, launcher));
-      std::vector<float> const first = harness.output().output_to_host();
-      REQUIRE(check_launch(harness, launcher));
-      std::vector<float> const second = harness.output().output_to_host();
-      CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
+      check_same_bits_twice(harness, launcher);
       ran = true;
     }
   });
   if (!ran) {
     WARN("no warp-specialized policy runs on this device: the channels-last gather was not run");
   }
+}
+
+TEST_CASE("the pointwise gather is right and gives the same bits on every run", "[gpu][conv2d][pointwise]") {
+  // The warp-specialized policies copying a 1 x 1 conv's NCHW input in place: planes of 784 and 36 pixels (the last
+  // 128-pixel tile mostly past the plane), whole and partial channel tiles (96, 256 and 20 per group), groups. Every
+  // run poisons the output first; the second run must reproduce the first one's bits. Planned for the device as it is,
+  // and as if it had one SM, so that each persistent block walks several tiles.
+  std::string const name = GENERATE(as<std::string>{}, "1x1", "ResNet-50 layer1 1x1 expand",
+                                    "1x1 groups 2, 36-pixel planes, 20 output channels per group");
+  bool const one_sm = GENERATE(false, true);
+  ShapeCase const& shape = require_shape(name);
+  INFO(describe(shape) << (one_sm ? ", planned for one SM" : ""));
+  bool ran = false;
+  for_each_runnable_table_policy([&](auto policy, std::string const& policy_name) {
+    if constexpr (detail::has_pointwise_gather<decltype(policy)>()) {
+      using Launch = Conv2d<decltype(policy), GatherKind::kPointwise>;
+      Conv2dHarness harness(shape, 733);
+      DeviceInfo device = current_device_info();
+      if (one_sm) {
+        device.sm_count = 1;
+      }
+      Launcher const launcher{policy_name + " pointwise, no workspace",
+                              [&](Conv2dArguments const& args, cudaStream_t stream) {
+                                return Launch::run(args, IdentityEpilogue{}, device, stream);
+                              }};
+      check_same_bits_twice(harness, launcher);
+      ran = true;
+    }
+  });
+  if (!ran) {
+    WARN("no policy with the pointwise gather runs on this device: it was not run");
+  }
+}
+
+TEST_CASE("the default launcher runs a 1 x 1 conv whose input is not 16-byte aligned", "[gpu][conv2d][pointwise]") {
+  // The pointwise gather's TMA copies need a 16-byte aligned input; the launcher then takes another kernel (with the
+  // workspace it is given), and the pointwise launcher itself refuses the call without writing.
+  ShapeCase const& shape = require_shape("ResNet-50 layer1 1x1 expand");
+  Conv2dHarness harness(shape, 811);
+  std::int64_t const elements = shape.problem.input_elements();
+  DeviceBuffer<float> shifted(elements + 1);
+  float* const input = shifted.data() + 1; // 4 bytes past a 256-byte boundary
+  TILECONV_REQUIRE_CUDA(
+      cudaMemcpy(input, harness.input().data(), static_cast<std::size_t>(elements) * sizeof(float), cudaMemcpyDefault));
+  DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(channels_last_workspace_bytes(shape.problem)));
+  Launcher const misaligned{"tileconv::conv2d, input 4 bytes past 16-byte alignment",
+                            [&](Conv2dArguments const& args, cudaStream_t stream) {
+                              Conv2dArguments moved = args;
+                              moved.input = input;
+                              moved.workspace = workspace.data();
+                              moved.workspace_bytes = workspace.bytes();
+                              return tileconv::conv2d(moved, stream);
+                            }};
+  CHECK(check_launch(harness, misaligned));
+  for_each_runnable_table_policy([&](auto policy, std::string const& policy_name) {
+    if constexpr (detail::has_pointwise_gather<decltype(policy)>()) {
+      INFO(policy_name);
+      Conv2dArguments args = harness.arguments();
+      args.input = input;
+      args.workspace = workspace.data();
+      args.workspace_bytes = workspace.bytes();
+      harness.output().poison(nullptr);
+      TILECONV_REQUIRE_CUDA(cudaDeviceSynchronize());
+      CHECK(Conv2d<decltype(policy), GatherKind::kPointwise>::run(args, current_device_info()) ==
+            Status::kErrorMisalignedPointer);
+      TILECONV_REQUIRE_CUDA(cudaDeviceSynchronize());
+      CHECK(harness.output().changed_words() == 0);
+    }
+  });
 }
 
 TEST_CASE("conv2d is right on tensors of more than 2^31 elements", "[gpu][conv2d][huge][large]") {
@@ -401,7 +476,8 @@ TEST_CASE("plan_conv2d plans the policy that the default launcher chooses", "[gp
     KernelChoice const choice = choose_kernel(problem, device, 0);
     with_policy(choice.policy, [&](auto policy) {
       using Policy = decltype(policy);
-      expected.gather = Conv2d<Policy>::gather_for(problem);
+      // the launcher's own gather, or the choice's (the pointwise one: it needs no workspace)
+      expected.gather = choice.gather == GatherKind::kAuto ? Conv2d<Policy>::gather_for(problem) : choice.gather;
       TILECONV_REQUIRE_SUCCESS(make_launch_plan<Policy>(problem, device, &expected, expected.gather));
     });
     CHECK(plan.block_oc == expected.block_oc);

@@ -614,6 +614,47 @@ TEST_CASE("bad-input matrix: the channels-last gather's workspace, missing, shor
   }
 }
 
+TEST_CASE("bad-input matrix: the pointwise gather's tensors unaligned to 16 bytes, and its problems",
+          "[validation][bad_input]") {
+  // Conv2d<WgmmaSpecializedNarrowPolicy, kPointwise> reads the input and the filter by TMA (16-byte aligned) and
+  // stores the output 16 bytes at a time; it needs no workspace. The plan refuses what is not a 1 x 1 conv at stride 1
+  // without padding on 4-pixel planes, and split-K.
+  using Pointwise = Conv2d<WgmmaSpecializedNarrowPolicy, GatherKind::kPointwise>;
+  Conv2dProblem const problem = conv(2, 64, 12, 12, 96, 1, 1);
+  CHECK(Pointwise::workspace_size(problem, 1) == 0);
+  Status const planned = kBuiltForSm90a ? Status::kSuccess : Status::kErrorArchNotSupported;
+  Status const refused = kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported;
+  // fake_arguments' tensors lie kFakeBufferSpacing floats apart from fake_address(0): input, filter, bias, output
+  Conv2dArguments input_off_16 = fake_arguments(problem);
+  input_off_16.input = fake_address(1);
+  Conv2dArguments filter_off_16 = fake_arguments(problem);
+  filter_off_16.filter = fake_address(kFakeBufferSpacing + 3);
+  Conv2dArguments output_off_16 = fake_arguments(problem);
+  output_off_16.output = fake_address(3 * kFakeBufferSpacing + 2);
+  struct Row {
+    char const* what;
+    Conv2dArguments args;
+    int split_k;
+    Status expected;
+  };
+  Row const rows[] = {
+      {"no workspace", fake_arguments(problem), 1, planned},
+      {"input 1 float past a 16-byte boundary", input_off_16, 1, Status::kErrorMisalignedPointer},
+      {"filter 3 floats past a 16-byte boundary", filter_off_16, 1, Status::kErrorMisalignedPointer},
+      {"output 2 floats past a 16-byte boundary", output_off_16, 1, Status::kErrorMisalignedPointer},
+      {"split 2", with_workspace(fake_address(4 * kFakeBufferSpacing), split_k_workspace_bytes(problem, 2), problem), 2,
+       refused},
+      {"3 x 3", fake_arguments(conv(2, 64, 12, 12, 96, 3, 3).pad(1, 1)), 1, refused},
+      {"stride 2", fake_arguments(conv(2, 64, 12, 12, 96, 1, 1).stride(2, 2)), 1, refused},
+      {"49-pixel planes", fake_arguments(conv(2, 64, 7, 7, 96, 1, 1)), 1, refused},
+      {"48 channels: no multiple of 32", fake_arguments(conv(2, 48, 12, 12, 96, 1, 1)), 1, refused},
+  };
+  for (Row const& row : rows) {
+    INFO(row.what);
+    CHECK(Pointwise::can_implement(row.args, h100(), row.split_k) == row.expected);
+  }
+}
+
 #if TILECONV_TEST_SPLIT_K
 TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K workspace",
           "[validation][bad_input]") {

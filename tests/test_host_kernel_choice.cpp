@@ -52,10 +52,11 @@ Conv2dProblem bench_shape(char const* name) {
   return Conv2dProblem{};
 }
 
-/// Whether `arch` lists `id`, with either gather.
+/// Whether `arch` lists `id`, with any gather.
 bool lists(ArchPolicies const& arch, PolicyId id) {
   return detail::find_candidate(arch, id, GatherKind::kAuto) != nullptr ||
-         detail::find_candidate(arch, id, GatherKind::kChannelsLast) != nullptr;
+         detail::find_candidate(arch, id, GatherKind::kChannelsLast) != nullptr ||
+         detail::find_candidate(arch, id, GatherKind::kPointwise) != nullptr;
 }
 
 /// Whether `id` is among the candidates of `device`'s architecture.
@@ -76,12 +77,17 @@ void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::si
   CHECK(choice.workspace_bytes <= workspace_bytes);
   CHECK(choice.workspace_bytes ==
         split_k_workspace_bytes(problem, choice.split_k) +
-            (with_policy(choice.policy, [](auto policy) { return decltype(policy)::kMma == MmaKind::kWarpgroup; })
+            (with_policy(choice.policy, [](auto policy) { return decltype(policy)::kMma == MmaKind::kWarpgroup; }) &&
+                     choice.gather != GatherKind::kPointwise // which rounds the filter in the kernel
                  ? detail::filter_copy_bytes(problem)
                  : 0) +
             (choice.gather == GatherKind::kChannelsLast ? detail::channels_last_copy_bytes(problem) : 0));
   if (choice.gather == GatherKind::kChannelsLast) { // the warp-specialized policies' alone
     CHECK(with_policy(choice.policy, [](auto policy) { return decltype(policy)::kWarpSpecialized; }));
+  } else if (choice.gather == GatherKind::kPointwise) { // those of them that have it, on 1 x 1 convs, unsplit
+    CHECK(with_policy(choice.policy, [](auto policy) { return detail::has_pointwise_gather<decltype(policy)>(); }));
+    CHECK(detail::pointwise_applies(problem));
+    CHECK(choice.split_k == 1);
   } else {
     CHECK(choice.gather == GatherKind::kAuto);
   }
@@ -165,13 +171,16 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
         CHECK(c.registers_analytic > 0);
         CHECK(c.step_us_alone >= c.step_us_shared); // several blocks never take less SM time per step than one
         CHECK(c.step_us_shared > 0.0);
-        // a row's gather: the channels-last one only for a warp-specialized policy, the launcher's own (kAuto)
-        // only for a policy that has another, and each at most once per policy
+        // a row's gather: the channels-last one only for a warp-specialized policy, the pointwise one only for those
+        // that have it, the launcher's own (kAuto) only for a policy that has another, and each at most once per policy
         bool const specialized = with_policy(c.policy, [](auto policy) { return decltype(policy)::kWarpSpecialized; });
         bool const only_channels_last =
             with_policy(c.policy, [](auto policy) { return detail::channels_last_only<decltype(policy)>(); });
-        CHECK((c.gather == GatherKind::kAuto || c.gather == GatherKind::kChannelsLast));
+        CHECK((c.gather == GatherKind::kAuto || c.gather == GatherKind::kChannelsLast ||
+               c.gather == GatherKind::kPointwise));
         CHECK((c.gather != GatherKind::kChannelsLast || specialized));
+        CHECK((c.gather != GatherKind::kPointwise ||
+               with_policy(c.policy, [](auto policy) { return detail::has_pointwise_gather<decltype(policy)>(); })));
         CHECK((c.gather != GatherKind::kAuto || !only_channels_last));
         CHECK(detail::find_candidate(*arch, c.policy, c.gather) == &c);
       }
@@ -215,11 +224,13 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
       CHECK(make_launch_plan<WgmmaSquarePolicy>(problem, device, &plan) == Status::kErrorArchNotSupported);
     }
   }
-  SECTION("a wgmma tile is chosen only with room for its filter copy in the workspace") {
+  SECTION("a wgmma tile is chosen only with room for its filter copy in the workspace, but for the pointwise one") {
     for (tileconv_bench::Shape const& shape : bench_shapes()) {
       INFO(shape.name);
+      // the pointwise kernel rounds the filter stages it copies: it needs no filter copy
       auto const is_wgmma = [](KernelChoice const& choice) {
-        return with_policy(choice.policy, [](auto policy) { return decltype(policy)::kMma == MmaKind::kWarpgroup; });
+        return choice.gather != GatherKind::kPointwise &&
+               with_policy(choice.policy, [](auto policy) { return decltype(policy)::kMma == MmaKind::kWarpgroup; });
       };
       CHECK_FALSE(is_wgmma(choose_kernel(shape.problem, h100(), 0)));
       KernelChoice const unlimited = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace);
@@ -352,6 +363,32 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
     KernelChoice const choice = choose_kernel(bench_shape("r50_3x3_c256_14"), h100(), kUnlimitedWorkspace);
     CHECK(choice.policy == (kBuiltForSm90a ? PolicyId::kWgmmaSpecialized : PolicyId::kSquareTile));
     CHECK(choice.split_k == 1);
+  }
+  SECTION("H100: the pointwise gather on the 1 x 1 row, without workspace, only with 16-byte aligned tensors") {
+    // docs/perf-notes.md, v27 (H200): r50_1x1_c256_56 ~40 us with the pointwise gather, 52 with wgmma-narrow's
+    // register gather; the 3 x 3 rows and the strided ones are not pointwise
+    for (tileconv_bench::Shape const& shape : bench_shapes()) {
+      INFO(shape.name);
+      KernelChoice const choice = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace);
+      bool const expected = kBuiltForSm90a && shape.name == "r50_1x1_c256_56";
+      CHECK((choice.gather == GatherKind::kPointwise) == expected);
+      if (expected) {
+        CHECK(choice.policy == PolicyId::kWgmmaSpecializedNarrow);
+        CHECK(choice.split_k == 1);
+        CHECK(choice.reason == choice_reason::kPointwise);
+        // no workspace: the kernel rounds the filter stages it copies
+        CHECK(choice.workspace_bytes == 0);
+        CHECK(choose_kernel(shape.problem, h100(), 0) == choice);
+        KernelChoice const misaligned = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace, false);
+        CHECK(misaligned.gather != GatherKind::kPointwise);
+        CHECK(misaligned.estimated_us > choice.estimated_us);
+        KernelChoice list[3];
+        int const count = kernel_candidates(shape.problem, h100(), kUnlimitedWorkspace, list, 3, false);
+        for (int i = 0; i < count; ++i) {
+          CHECK(list[i].gather != GatherKind::kPointwise);
+        }
+      }
+    }
   }
   SECTION("H100: the channels-last copy where it costs less than it saves, and only with room for it") {
     // docs/perf-notes.md, v18 (H200): the copy pays on the 3x3 rows whose input is small next to their math, not on

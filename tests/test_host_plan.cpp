@@ -297,6 +297,53 @@ TEST_CASE("the channels-last gather's im2col map: its pixel box, and the copy en
   }
 }
 
+TEST_CASE("the pointwise gather: 1 x 1 convs at stride 1 without padding, 4-pixel planes, unsplit", "[plan]") {
+  Conv2dProblem const pointwise = conv(2, 64, 28, 28, 96, 1, 1);
+  CHECK(detail::pointwise_applies(pointwise));
+  CHECK(detail::pointwise_applies(conv(1, 32, 1, 4, 8, 1, 1).dilation(3, 3))); // a 1 x 1 filter ignores dilation
+  CHECK(detail::pointwise_applies(conv(2, 64, 6, 6, 40, 1, 1).groups(2)));     // 32 channels a group
+  CHECK_FALSE(detail::pointwise_applies(conv(2, 64, 28, 28, 96, 3, 3).pad(1, 1)));
+  CHECK_FALSE(detail::pointwise_applies(conv(2, 64, 28, 28, 96, 1, 1).stride(2, 2)));
+  CHECK_FALSE(detail::pointwise_applies(conv(2, 64, 28, 28, 96, 1, 1).pad(1, 0)));
+  Conv2dProblem padded_after = pointwise;
+  padded_after.pad_w_end = 1;
+  CHECK_FALSE(detail::pointwise_applies(padded_after));
+  CHECK_FALSE(detail::pointwise_applies(conv(2, 64, 7, 7, 96, 1, 1)));             // 49-pixel planes
+  CHECK_FALSE(detail::pointwise_applies(conv(2, 48, 28, 28, 96, 1, 1)));           // 48 channels: no 32-channel tiles
+  CHECK_FALSE(detail::pointwise_applies(conv(2, 64, 28, 28, 96, 1, 1).groups(4))); // 16 channels a group
+  // the copy engine's image stride stays below 2^40 bytes: 2^38 floats an image
+  CHECK(detail::pointwise_applies(conv(1, 1 << 16, 1 << 10, 1 << 11, 32, 1, 1))); // 2^37 floats
+  CHECK_FALSE(detail::pointwise_applies(conv(1, 1 << 17, 1 << 10, 1 << 11, 32, 1, 1)));
+  // 16-byte aligned input, filter and output
+  float* const aligned = reinterpret_cast<float*>(std::uintptr_t{1} << 20);
+  CHECK(detail::pointwise_aligned(aligned, aligned + 4, aligned + 8));
+  CHECK_FALSE(detail::pointwise_aligned(aligned + 1, aligned, aligned));
+  CHECK_FALSE(detail::pointwise_aligned(aligned, aligned + 3, aligned));
+  CHECK_FALSE(detail::pointwise_aligned(aligned, aligned, aligned + 2));
+  // the policies: warp-specialized ones whose consumer warpgroups own 128-pixel multiples
+  CHECK(detail::has_pointwise_gather<WgmmaSpecializedNarrowPolicy>());
+  CHECK(detail::has_pointwise_gather<WgmmaSpecializedThinPolicy>());
+  CHECK_FALSE(detail::has_pointwise_gather<WgmmaSpecializedPolicy>());      // 2 consumers of 64 pixels
+  CHECK_FALSE(detail::has_pointwise_gather<WgmmaSpecializedSmallPolicy>()); // 64 pixels
+  CHECK_FALSE(detail::has_pointwise_gather<WgmmaNarrowPolicy>());
+  if (kBuiltForSm90a) {
+    LaunchPlan plan;
+    CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise) ==
+          Status::kSuccess);
+    CHECK(plan.gather == GatherKind::kPointwise);
+    CHECK(plan.grid.x == 7); // 784 pixels in 128-pixel tiles
+    CHECK(plan.grid.y == 2);
+    CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise, 2) ==
+          Status::kErrorNotSupported);
+    CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(conv(2, 64, 28, 28, 96, 1, 1).stride(2, 2), h100(), &plan,
+                                                         GatherKind::kPointwise) == Status::kErrorNotSupported);
+    CHECK(make_launch_plan<WgmmaSpecializedPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise) ==
+          Status::kErrorNotSupported);
+    CHECK(make_launch_plan<WgmmaNarrowPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise) ==
+          Status::kErrorNotSupported);
+  }
+}
+
 TEST_CASE("a persistent launch has a block per tile up to as many as are resident at once", "[plan]") {
   LaunchPlan plan;
   plan.sm_count = 132;
@@ -323,6 +370,8 @@ TEST_CASE("to_string(GatherKind) names each kind", "[plan]") {
   CHECK(std::string(to_string(GatherKind::kAuto)) == "auto");
   CHECK(std::string(to_string(GatherKind::kAnalytic)) == "analytic");
   CHECK(std::string(to_string(GatherKind::kChannelTiled)) == "channel-tiled");
+  CHECK(std::string(to_string(GatherKind::kChannelsLast)) == "channels-last");
+  CHECK(std::string(to_string(GatherKind::kPointwise)) == "pointwise");
 }
 
 } // namespace test

@@ -302,6 +302,9 @@ template <class Policy> std::vector<Launcher> gather_launchers(std::string const
     };
     if constexpr (Policy::kWarpSpecialized) { // its producers have the channel-tiled gathers alone
       launchers.push_back(policy_launcher<Policy, GatherKind::kChannelsLast>("Conv2d<" + policy_name + ">"));
+      if constexpr (::tileconv::detail::has_pointwise_gather<Policy>()) {
+        launchers.push_back(policy_launcher<Policy, GatherKind::kPointwise>("Conv2d<" + policy_name + ">"));
+      }
     } else {
       launchers.push_back(policy_launcher<Policy, GatherKind::kAnalytic>("Conv2d<" + policy_name + ">"));
     }

@@ -7,6 +7,7 @@
 /// and its tensor map (host/im2col_tensor_map.cuh). sm_90 only.
 
 #include <tileconv/device/conv2d_params.cuh>
+#include <tileconv/device/ptx.cuh>
 #include <tileconv/device/tile_coord.cuh>
 
 #include <cstdint>
@@ -71,15 +72,14 @@ public:
     cursor.channel += Policy::BLOCK_R;
   }
 
-  /// Starts the copy of the k tile at `cursor` into the stage at shared address `stage` (BLOCK_OW rows of 128 bytes,
-  /// 1024-byte aligned, the 128-byte swizzle). It completes on the mbarrier at shared address `barrier` with
-  /// kTileBytes transaction bytes, which the caller announces there.
-  __device__ void copy(std::uint32_t stage, std::uint32_t barrier, Cursor const& cursor) const {
+  /// Starts the copy of the k tile at `cursor` into `stage` (BLOCK_OW rows of 128 bytes, 1024-byte aligned, the
+  /// 128-byte swizzle). It completes on `barrier` with kTileBytes transaction bytes, which the caller announces there.
+  __device__ void copy(float* stage, std::uint64_t* barrier, Cursor const& cursor) const {
     // CCCL's cuda::ptx has the tensor copies in tile mode only; the im2col offsets are 16-bit operands
     asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.im2col.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%2, %3, %4, %5}], [%6], {%7, %8};\n" ::"r"(stage),
+                 " [%0], [%1, {%2, %3, %4, %5}], [%6], {%7, %8};\n" ::"r"(shared_address(stage)),
                  "l"(reinterpret_cast<std::uint64_t>(&params_.activation_map)), "r"(cursor.channel), "r"(w0_), "r"(h0_),
-                 "r"(image_), "r"(barrier), "h"(static_cast<std::uint16_t>(cursor.dw)),
+                 "r"(image_), "r"(shared_address(barrier)), "h"(static_cast<std::uint16_t>(cursor.dw)),
                  "h"(static_cast<std::uint16_t>(cursor.dh))
                  : "memory");
   }

@@ -50,9 +50,12 @@ struct Conv2dParams {
   float* partials = nullptr; ///< split_k * output_elements floats of workspace, null when split_k == 1
   std::int64_t output_elements = 0;
 
-  /// The channels-last gather's TMA descriptor of the input's NHWC copy in im2col mode (host/im2col_tensor_map.cuh);
-  /// other gathers leave it zero. Read in place by the copies, so the kernel's parameters are `__grid_constant__`.
+  /// The TMA descriptors of the gathers by copies, read in place by the copies, so the kernel's parameters are
+  /// `__grid_constant__`; other gathers leave them zero. activation_map: the channels-last gather's, of the input's
+  /// NHWC copy in im2col mode (host/im2col_tensor_map.cuh), or the pointwise gather's, of the NCHW input in tiled mode;
+  /// filter_map: the pointwise gather's, of the filter as given (host/pointwise_tensor_map.cuh).
   CUtensorMap activation_map{};
+  CUtensorMap filter_map{};
 
   FastDivmod filter_taps; ///< reduction index -> (channel, tap), tap = r * filter_w + s
   FastDivmod filter_w;    ///< tap -> (r, s)

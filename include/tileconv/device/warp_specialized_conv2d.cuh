@@ -9,6 +9,8 @@
 #include <tileconv/device/filter_tile_loader.cuh>
 #include <tileconv/device/k_major_activation_gather.cuh>
 #include <tileconv/device/mbarrier.cuh>
+#include <tileconv/device/pointwise_gather.cuh>
+#include <tileconv/device/pointwise_warpgroup_mma.cuh>
 #include <tileconv/device/ptx.cuh>
 #include <tileconv/device/shared_storage.cuh>
 #include <tileconv/device/tile_coord.cuh>
@@ -20,34 +22,45 @@
 #include <cuda/ptx>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace tileconv {
 namespace detail {
 
 /// @tparam Policy   a `WarpSpecializedTilePolicy`
-/// @tparam kGather  the producers' gather, of 32 channels of one tap per pixel row: kChannelTiled from the NCHW input
-///                  through registers, or kChannelsLast by TMA im2col copies from the launcher's NHWC copy of it
+/// @tparam kGather  the producers' gather of 32 channels (of one tap): kChannelTiled from the NCHW input through
+///                  registers into K-major stages; kChannelsLast by TMA im2col copies from the launcher's NHWC copy of
+///                  the input into K-major stages; kPointwise (1 x 1 filters) by TMA tiled copies of the NCHW input
+///                  itself into pixel-major stages, from which the consumers load A into registers
 /// @tparam Epilogue the functor applied to each conv + bias value before it is stored
 template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializedConv2d {
-  static_assert(kGather == GatherKind::kChannelTiled || kGather == GatherKind::kChannelsLast,
-                "the warp-specialized kernel has the channel-tiled and channels-last gathers only (input channels per "
-                "group a multiple of 32)");
+  static_assert(kGather == GatherKind::kChannelTiled || kGather == GatherKind::kChannelsLast ||
+                    kGather == GatherKind::kPointwise,
+                "the warp-specialized kernel has the channel-tiled, channels-last and pointwise gathers only (input "
+                "channels per group a multiple of 32)");
   static constexpr int kThreads = Policy::kThreads;
   static constexpr bool kNeedsSm90a = true;
   static constexpr int kMinBlocksPerSm = Policy::MIN_BLOCKS;
-  using Mma = WarpgroupMma<Policy>;
+  static constexpr bool kPointwise = kGather == GatherKind::kPointwise;
+  /// Whether one producer thread fills the stages by TMA copies alone (the channels-last and pointwise gathers),
+  /// instead of every producer thread storing the activations it loaded.
+  static constexpr bool kCopiedActivations = kGather != GatherKind::kChannelTiled;
+  using Mma = std::conditional_t<kPointwise, PointwiseWarpgroupMma<Policy>, WarpgroupMma<Policy>>;
   using Gather = KMajorActivationGather<Policy>;
+  using CopiedGather = std::conditional_t<kPointwise, PointwiseGather<Policy>, ChannelsLastGather<Policy>>;
   using Params = Conv2dKernelParams<Epilogue>;
   static constexpr int kStages = Policy::STAGES;
   static constexpr std::uint32_t kFilterStageBytes = Policy::kFilterStageFloats * sizeof(float);
   static constexpr std::uint32_t kActivationStageBytes = Policy::kActivationStageFloats * sizeof(float);
   /// Arrivals that fill a stage besides its copies' bytes: every producer thread's with the register gather, which
-  /// stores the activations itself; the one producer thread's that issues both copies with the channels-last gather.
-  static constexpr int kFullArrivals = kGather == GatherKind::kChannelsLast ? 1 : Policy::kProducerThreads;
-  /// Whether the blocks walk several tiles (`for_each_tile`): the channels-last kernels, whose one producer thread
+  /// stores the activations itself; otherwise the one producer thread's that issues all the copies, and with the
+  /// pointwise gather the filter-rounding warp's (`round_filters`).
+  static constexpr int kFullArrivals = kCopiedActivations ? (kPointwise ? 2 : 1) : Policy::kProducerThreads;
+  static_assert(!kPointwise || Policy::kProducerThreads >= 64, "the pointwise gather's second producer warp rounds");
+  /// Whether the blocks walk several tiles (`for_each_tile`): the kernels filled by copies, whose one producer thread
   /// fills the next tile's stages while the consumers write the last one. The register gather keeps a tile per
   /// block: walking tiles, the 128-channel tile's register-gather kernel spilled 432 bytes.
-  static constexpr bool kPersistent = kGather == GatherKind::kChannelsLast;
+  static constexpr bool kPersistent = kCopiedActivations;
 
   /// STAGES ring buffers of the two operands (each stage a multiple of 1024 bytes, the swizzle's alignment), then
   /// the mbarriers that pass each stage between the roles.
@@ -56,6 +69,8 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
     float activation[kStages][Policy::kActivationStageFloats];
     std::uint64_t full[kStages];  ///< completes when the stage's copies have landed and its producers arrived
     std::uint64_t empty[kStages]; ///< completes when every consumer warp's wgmma have finished reading the stage
+    std::uint64_t filter_landed[kStages]; ///< the pointwise gather's: completes when the stage's filter copy has
+                                          ///< landed, for the warp that rounds it
   };
   static_assert(sizeof(SharedStorage) + Policy::kSmemAlignment - 16 == Policy::kSmemBytes,
                 "the policy's shared-memory size must match the storage and its alignment slack");
@@ -72,13 +87,19 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
       for (int stage = 0; stage < kStages; ++stage) {
         cuda::ptx::mbarrier_init(&smem.full[stage], kFullArrivals);
         cuda::ptx::mbarrier_init(&smem.empty[stage], Policy::kConsumerWarps);
+        cuda::ptx::mbarrier_init(&smem.filter_landed[stage], 1);
       }
     }
     __syncthreads(); // the barriers' initialization, visible to the block; the last block-wide barrier
     if (thread < Policy::kProducerThreads) {
-      if constexpr (kGather == GatherKind::kChannelsLast) {
+      if constexpr (kCopiedActivations) {
         if (thread == 0) {
-          produce_channels_last(conv, smem);
+          produce_by_copies(conv, smem);
+        }
+        if constexpr (kPointwise) {
+          if (thread / 32 == 1) {
+            round_filters(conv, thread % 32, smem);
+          }
         }
       } else {
         static_assert(!kPersistent, "the register gather's producers fill one tile's stages");
@@ -149,6 +170,36 @@ private:
     float const* tiles_; ///< the block's first k tile
   };
 
+  /// Thread 0's copies of this block's filter tiles for the pointwise gather, by TMA from the filter as given
+  /// (`Conv2dParams::filter_map`): (BLOCK_OC, 32) boxes under the 128-byte swizzle of rows group * gemm_m + oc0.. of
+  /// the (out_channels, gemm_k) filter. Rows past the group's channels come from the next group's (past the filter's
+  /// last, zeros) into accumulators the writer skips. The copy completes on the stage's "filter landed" barrier, and
+  /// the second producer warp rounds it to TF32 before the stage is full (`round_filters`). The same interface as
+  /// `FilterImageCopy`.
+  class FilterTensorCopy {
+  public:
+    __device__ FilterTensorCopy(Conv2dParams const& conv, TileCoord const& tile)
+        : conv_(conv), row0_(tile.group * conv.gemm_m + tile.oc0), k_tile_begin_(tile.k_tile_begin) {}
+
+    /// Bytes of one k tile's copy, zero-filled rows included.
+    __device__ static constexpr std::uint32_t bytes() { return kFilterStageBytes; }
+
+    /// Announces `bytes()` on the stage's "filter landed" barrier with the one arrival it waits for, then starts
+    /// the copy of the block's k tile `k_tile` into `stage`, which completes there by itself.
+    __device__ void copy(SharedStorage& smem, int stage, int k_tile) const {
+      cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
+                                           &smem.filter_landed[stage], bytes());
+      std::int32_t const coords[2] = {(k_tile_begin_ + k_tile) * Policy::BLOCK_R, row0_};
+      cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global, smem.filter[stage],
+                                      &conv_.filter_map, coords, &smem.filter_landed[stage]);
+    }
+
+  private:
+    Conv2dParams const& conv_; ///< the kernel's __grid_constant__ parameters, where the tensor map must lie
+    int row0_;
+    int k_tile_begin_;
+  };
+
   /// A producer thread: for each k tile, waits until the consumers have freed its stage, starts the filter tile's
   /// copy, loads its share of the next tile's activations into registers, stores this tile's (loaded one step
   /// earlier, so that one tile's loads are in flight while the previous one is stored), and marks the stage full.
@@ -208,31 +259,65 @@ private:
     }
   }
 
-  /// The producer thread of the channels-last gather: for each k tile of each of the block's tiles, in one ring of
-  /// stages, waits until the consumers have freed its stage, announces both operands' bytes on the stage's "full"
-  /// barrier with its arrival, then starts the filter tile's bulk copy from the tile image (which this gather always
-  /// has) and the activations' im2col copy. Both complete on the barrier by themselves, so up to all the stages the
-  /// consumers do not hold are in flight at once, across the end of a tile too.
-  __device__ static void produce_channels_last(Conv2dParams const& conv, SharedStorage& smem) {
-    using ChannelsLast = ChannelsLastGather<Policy>;
+  /// The producer thread of the gathers by copies: for each k tile of each of the block's tiles, in one ring of
+  /// stages, waits until the consumers have freed its stage, announces the copies' bytes on the stage's "full"
+  /// barrier with its arrival, then starts the filter tile's copy (a bulk copy from the tile image with the
+  /// channels-last gather, a TMA copy from the filter itself with the pointwise one) and the activations' TMA copies.
+  /// All complete on the barrier by themselves, so up to all the stages the consumers do not hold are in flight at
+  /// once, across the end of a tile too.
+  __device__ static void produce_by_copies(Conv2dParams const& conv, SharedStorage& smem) {
+    using FilterCopy = std::conditional_t<kPointwise, FilterTensorCopy, FilterImageCopy>;
     StageAddresses const stages(smem);
     StageRing<kStages> ring;
     int filled = 0; // k tiles this block has filled, over all its tiles
     for_each_tile(conv, [&](TileCoord const& tile) {
-      ChannelsLast const gather(conv, tile);
-      FilterImageCopy const filter_image(conv, tile);
-      typename ChannelsLast::Cursor cursor = gather.cursor(tile.k_tile_begin);
+      CopiedGather const gather(conv, tile);
+      FilterCopy const filter(conv, tile);
+      typename CopiedGather::Cursor cursor = gather.cursor(tile.k_tile_begin);
       for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile, ++filled) {
         int const stage = ring.stage;
         if (filled >= kStages) {
           mbarrier_wait_parity(stages.empty(stage), ring.phase ^ 1);
         }
-        // the arrival comes first: the phase cannot complete before the announced bytes have landed
+        // the arrival comes first: the phase cannot complete before the announced bytes have landed (the pointwise
+        // gather's filter bytes land on their own barrier, and the stage is full once they are rounded)
         cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                             &smem.full[stage], filter_image.bytes() + ChannelsLast::kTileBytes);
-        filter_image.copy(smem, stage, k_tile - tile.k_tile_begin);
-        gather.copy(stages.activation(stage), stages.full(stage), cursor);
+                                             &smem.full[stage],
+                                             (kPointwise ? 0 : filter.bytes()) + CopiedGather::kTileBytes);
+        filter.copy(smem, stage, k_tile - tile.k_tile_begin);
+        gather.copy(smem.activation[stage], &smem.full[stage], cursor);
         gather.advance(cursor);
+        ring.advance();
+      }
+    });
+  }
+
+  /// The second producer warp of the pointwise gather, which copies the filter as given: for each k tile of each of the
+  /// block's tiles, in the producer thread's ring of stages, waits until the stage's filter tile has landed, rounds it
+  /// to TF32 in place (the layout does not matter), and arrives on the stage's "full" barrier. Off the consumers' path:
+  /// rounding there, before their wgmma, made r50_1x1_c256_56 3% slower (docs/perf-notes.md, v27).
+  __device__ static void round_filters(Conv2dParams const& conv, int lane, SharedStorage& smem) {
+    constexpr int kVectors = Policy::kFilterStageFloats / 4;
+    static_assert(kVectors % 32 == 0, "every lane rounds as many values");
+    StageAddresses const stages(smem);
+    StageRing<kStages> ring;
+    for_each_tile(conv, [&](TileCoord const& tile) {
+      for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile) {
+        mbarrier_wait_parity(shared_address(&smem.filter_landed[ring.stage]), ring.phase);
+        float4* const values = reinterpret_cast<float4*>(smem.filter[ring.stage]);
+#pragma unroll
+        for (int pass = 0; pass < kVectors / 32; ++pass) {
+          float4 const value = values[lane + 32 * pass];
+          values[lane + 32 * pass] = make_float4(round_to_tf32(value.x), round_to_tf32(value.y), round_to_tf32(value.z),
+                                                 round_to_tf32(value.w));
+        }
+        // the warp's writes, visible to wgmma's async-proxy reads through the barrier's release and the consumers'
+        // acquire
+        cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
+        __syncwarp();
+        if (lane == 0) {
+          mbarrier_arrive(stages.full(ring.stage));
+        }
         ring.advance();
       }
     });
@@ -241,34 +326,47 @@ private:
   /// A consumer warpgroup: for each of the block's tiles, for each k tile, waits until its stage is full, issues its
   /// wgmma, then waits for the previous tile's wgmma (one group stays in flight) and frees that tile's stage; the
   /// last stage is freed once its wgmma are done, before the output writer, so that the producers can fill it with
-  /// the next tile's operands meanwhile.
+  /// the next tile's operands meanwhile. With the pointwise gather, whose A operand goes through registers, each
+  /// stage's wgmma are waited for at once and the stage freed then (see `PointwiseWarpgroupMma::accumulate`).
   __device__ static void consume(Params const& params, int thread, SharedStorage& smem) {
     Mma const mma(thread);
     bool const releases = thread % 32 == 0; // one arrival per consumer warp
     StageAddresses const stages(smem);
     // stage s's descriptors are s stages further on (16-byte units)
     std::uint64_t const filter = swizzled_k_major_descriptor(shared_address(smem.filter));
-    std::uint64_t const activation = mma.activation_descriptor(shared_address(smem.activation));
     StageRing<kStages> ring;
     for_each_tile(params.conv, [&](TileCoord const& tile) {
       typename Mma::Accumulators acc;
       Mma::clear(acc);
-      int previous_stage = 0;
-      for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile) {
-        int const stage = ring.stage;
-        mbarrier_wait_parity(stages.full(stage), ring.phase);
-        Mma::issue_from_shared(filter + stage * (kFilterStageBytes / 16),
-                               activation + stage * (kActivationStageBytes / 16), acc);
-        wgmma_wait<1>();
-        if (k_tile > tile.k_tile_begin && releases) {
+      if constexpr (kPointwise) {
+        for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile) {
+          int const stage = ring.stage;
+          mbarrier_wait_parity(stages.full(stage), ring.phase);
+          mma.accumulate(filter + stage * (kFilterStageBytes / 16), smem.activation[stage], acc);
+          if (releases) {
+            mbarrier_arrive(stages.empty(stage));
+          }
+          ring.advance();
+        }
+      } else {
+        std::uint64_t const activation = mma.activation_descriptor(stages.activation(0));
+        int previous_stage = 0;
+        for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile) {
+          int const stage = ring.stage;
+          mbarrier_wait_parity(stages.full(stage), ring.phase);
+          Mma::issue_from_shared(filter + stage * (kFilterStageBytes / 16),
+                                 activation + stage * (kActivationStageBytes / 16), acc);
+          wgmma_wait<1>();
+          if (k_tile > tile.k_tile_begin && releases) {
+            mbarrier_arrive(stages.empty(previous_stage));
+          }
+          previous_stage = stage;
+          ring.advance();
+        }
+        wgmma_wait<0>();
+        if (releases) {
           mbarrier_arrive(stages.empty(previous_stage));
         }
-        previous_stage = stage;
-        ring.advance();
-      }
-      wgmma_wait<0>();
-      if (releases) {
-        mbarrier_arrive(stages.empty(previous_stage));
       }
       OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)
           .template write<Policy::BLOCK_OC, Policy::BLOCK_OW>([&](auto const& store) { mma.for_each(acc, store); });

@@ -99,6 +99,25 @@ public:
         acc);
   }
 
+  /// Issues one stage's wgmma as one committed group: for each k step and pixel slice i, `a(step, i)` is the A
+  /// operand (this thread's fragment registers, or a shared-memory descriptor), against the (kMmaN, 8) K-major
+  /// slices of the filter stage (descriptor `filter`), kMmaN rows further per j and 32 bytes further per k step.
+  template <class AOperand> __device__ static void issue_stage(std::uint64_t filter, AOperand&& a, Accumulators& acc) {
+    wgmma_fence();
+#pragma unroll
+    for (int step = 0; step < Policy::kMmaStepsR; ++step) {
+#pragma unroll
+      for (int i = 0; i < Policy::kMmasOw; ++i) {
+#pragma unroll
+        for (int j = 0; j < Policy::kMmasOc; ++j) {
+          wgmma_tf32<Policy::kMmaN>(acc[i][j], a(step, i),
+                                    filter + (j * Policy::kMmaN * kRowBytes + step * kStepBytes) / 16);
+        }
+      }
+    }
+    wgmma_commit();
+  }
+
   /// Calls store(channel in tile, pixel in tile, value) for each accumulator element of this thread.
   template <class Store> __device__ void for_each(Accumulators const& acc, Store&& store) const {
 #pragma unroll
@@ -118,25 +137,6 @@ public:
 private:
   static constexpr int kRowBytes = Policy::BLOCK_R * int(sizeof(float)); ///< one K-major row of a stage
   static constexpr int kStepBytes = Policy::kMmaK * int(sizeof(float));  ///< one k8 step along such a row
-
-  /// Issues one stage's wgmma as one committed group: for each k step and pixel slice i, `a(step, i)` is the A
-  /// operand (this thread's fragment registers, or a shared-memory descriptor), against the (kMmaN, 8) K-major
-  /// slices of the filter stage (descriptor `filter`), kMmaN rows further per j and 32 bytes further per k step.
-  template <class AOperand> __device__ static void issue_stage(std::uint64_t filter, AOperand&& a, Accumulators& acc) {
-    wgmma_fence();
-#pragma unroll
-    for (int step = 0; step < Policy::kMmaStepsR; ++step) {
-#pragma unroll
-      for (int i = 0; i < Policy::kMmasOw; ++i) {
-#pragma unroll
-        for (int j = 0; j < Policy::kMmasOc; ++j) {
-          wgmma_tf32<Policy::kMmaN>(acc[i][j], a(step, i),
-                                    filter + (j * Policy::kMmaN * kRowBytes + step * kStepBytes) / 16);
-        }
-      }
-    }
-    wgmma_commit();
-  }
 
   int warpgroup_pixel0_; ///< first pixel of this warpgroup's share of the tile
   int pixel0_;           ///< pixel (row g of the warp's fragments) of A fragment element 0 and accumulator element 0

@@ -52,10 +52,16 @@ __device__ inline std::uint64_t swizzled_k_major_descriptor(std::uint32_t tile) 
 /// `wgmma_commit` and `wgmma_wait`). a: this thread's A fragment, in registers, laid out as mma.sync.m16n8k8's
 /// for the 16 rows of this warp in the warpgroup: {A[g][t], A[g + 8][t], A[g][t + 4], A[g + 8][t + 4]} (g = lane / 4,
 /// t = lane % 4). b: descriptor of the (N, 8) K-major tile. d[4 j + e] is D[g + 8 (e / 2)][8 j + 2 t + e % 2].
-/// @tparam kN 64 or 128
+/// @tparam kN 32, 64 or 128
 template <int kN> __device__ inline void wgmma_tf32(float (&d)[kN / 2], std::uint32_t const (&a)[4], std::uint64_t b) {
-  static_assert(kN == 64 || kN == 128, "the wgmma shapes tileconv issues: m64n64k8 and m64n128k8");
-  if constexpr (kN == 64) {
+  static_assert(kN == 32 || kN == 64 || kN == 128,
+                "the wgmma shapes tileconv issues with A from registers: m64n32k8, m64n64k8 and m64n128k8");
+  if constexpr (kN == 32) {
+    asm volatile("wgmma.mma_async.sync.aligned.m64n32k8.f32.tf32.tf32 " TILECONV_WGMMA_N32_D
+                 ", {%16, %17, %18, %19}, %20, 1, 1, 1;\n"
+                 : TILECONV_WGMMA_D8(0), TILECONV_WGMMA_D8(8)
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+  } else if constexpr (kN == 64) {
     asm volatile("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 " TILECONV_WGMMA_N64_D
                  ", {%32, %33, %34, %35}, %36, 1, 1, 1;\n"
                  : TILECONV_WGMMA_D8(0), TILECONV_WGMMA_D8(8), TILECONV_WGMMA_D8(16), TILECONV_WGMMA_D8(24)

@@ -59,6 +59,12 @@ private:
     __device__ void operator()(int channel_in_tile, int pixel_in_tile, float value) const {
       writer.store<kOutput, kInside>(channel_in_tile, pixel_in_tile, value);
     }
+    /// Four consecutive pixels of a channel, from `pixel_in_tile`, a multiple of 4, as one 16-byte store: for
+    /// launches whose planes are a multiple of 4 pixels (so that the four lie all inside the plane or all past it)
+    /// and whose destination is 16-byte aligned (the pointwise gather's, see `GatherKind::kPointwise`).
+    __device__ void operator()(int channel_in_tile, int pixel_in_tile, float4 values) const {
+      writer.store<kOutput, kInside>(channel_in_tile, pixel_in_tile, values);
+    }
   };
 
   template <Output kOutput, bool kInside>
@@ -74,6 +80,24 @@ private:
       float const biased = kOutput == Output::kBiased ? value + bias_[channel] : value;
       destination0_[offset] = epilogue_(biased, OutputCoord{channel, offset0_ + offset});
     }
+  }
+
+  template <Output kOutput, bool kInside>
+  __device__ void store(int channel_in_tile, int pixel_in_tile, float4 values) const {
+    if (!kInside && (channel_in_tile >= channels_left_ || pixel_in_tile >= pixels_left_)) {
+      return;
+    }
+    std::int64_t const offset = std::int64_t{channel_in_tile} * gemm_n_ + pixel_in_tile;
+    if constexpr (kOutput != Output::kRaw) {
+      int const channel = channel0_ + channel_in_tile;
+      float const bias = kOutput == Output::kBiased ? bias_[channel] : 0.0f;
+      std::int64_t const coord = offset0_ + offset;
+      auto const finish = [&](float value, int pixel) {
+        return epilogue_(kOutput == Output::kBiased ? value + bias : value, OutputCoord{channel, coord + pixel});
+      };
+      values = make_float4(finish(values.x, 0), finish(values.y, 1), finish(values.z, 2), finish(values.w, 3));
+    }
+    *reinterpret_cast<float4*>(destination0_ + offset) = values;
   }
 
   Epilogue const& epilogue_;

@@ -36,11 +36,12 @@ inline constexpr double kAutotuneMinGain = 0.05;
 namespace detail {
 
 /// What an autotuned choice is cached under: the device ordinal, every field of the problem, how many split-K partial
-/// outputs the workspace holds (capped at kMaxSplitK) and whether it holds the input's channels-last copy, the
-/// properties of the workspace size that change the candidates. Two workspaces in one bucket get the same candidates,
+/// outputs the workspace holds (capped at kMaxSplitK), whether it holds the input's channels-last copy, and whether
+/// the input and output are 16-byte aligned (`GatherKind::kPointwise`): the properties of the call that change the
+/// candidates. Two workspaces in one bucket get the same candidates,
 /// so the cached winner fits both.
 struct AutotuneKey {
-  std::array<int, 19> fields{};
+  std::array<int, 20> fields{};
 
   friend bool operator<(AutotuneKey const& a, AutotuneKey const& b) { return a.fields < b.fields; }
 };
@@ -81,7 +82,8 @@ inline AutotuneKey autotune_key(DeviceInfo const& device, Conv2dArguments const&
                 p.dilation_w,
                 p.groups,
                 workspace_bucket(p, args.workspace, args.workspace_bytes),
-                holds_channels_last_copy(p, args.workspace, args.workspace_bytes)};
+                holds_channels_last_copy(p, args.workspace, args.workspace_bytes),
+                pointwise_aligned(args.input, args.filter, args.output)};
   return key;
 }
 
@@ -180,10 +182,12 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
 
   std::size_t const workspace_bytes = args.workspace != nullptr ? args.workspace_bytes : 0;
   KernelChoice candidates[kAutotuneCandidates];
-  int const count = kernel_candidates(args.problem, device, workspace_bytes, candidates, kAutotuneCandidates);
+  bool const aligned_16 = detail::pointwise_aligned(args.input, args.filter, args.output);
+  int const count =
+      kernel_candidates(args.problem, device, workspace_bytes, candidates, kAutotuneCandidates, aligned_16);
   if (count == 0) {
     // Nothing the cost model can plan: the launcher's own checks of the fallback name the reason.
-    KernelChoice const fallback = choose_kernel(args.problem, device, workspace_bytes);
+    KernelChoice const fallback = choose_kernel(args.problem, device, workspace_bytes, aligned_16);
     status = detail::run_plain(args, fallback, device, stream, cuda_error);
     if (status == Status::kSuccess) {
       *best = fallback;

@@ -17,6 +17,7 @@
 #include <tileconv/host/im2col_tensor_map.cuh>
 #include <tileconv/host/kernel_choice.cuh>
 #include <tileconv/host/launch_plan.cuh>
+#include <tileconv/host/pointwise_tensor_map.cuh>
 #include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/default_policies.cuh>
 #include <tileconv/policy/gather_kind.cuh>
@@ -51,6 +52,9 @@ template <class Policy, GatherKind kGather = GatherKind::kAuto> class Conv2d {
                 "the channels-last gather is the warp-specialized policies' alone");
   static_assert(kGather != GatherKind::kChannelTiled || !detail::channels_last_only<Policy>(),
                 "this warp-specialized policy has the channels-last gather alone");
+  static_assert(kGather != GatherKind::kPointwise || detail::has_pointwise_gather<Policy>(),
+                "the pointwise gather is the warp-specialized policies' whose consumer warpgroups own 128-pixel "
+                "multiples");
   /// Whether the launch reads the input's channels-last copy: kGather kChannelsLast, or kAuto on a policy that has
   /// no other gather.
   static constexpr bool kReadsChannelsLast =
@@ -72,7 +76,7 @@ public:
   /// Workspace bytes of the fastest launch with `split_k` splits: the filter reordered for the channel-tiled
   /// gather (see device/filter_reorder.cuh), for the channels-last gather the input's channels-last copy, then, with
   /// split_k > 1, one float per output element and split. Less still runs (`workspace_used`), except with the
-  /// channels-last gather, which needs all of it.
+  /// channels-last gather, which needs all of it. The pointwise gather needs none: it reads the filter as given.
   static constexpr std::size_t workspace_size(Conv2dProblem const& problem, int split_k) {
     return reordered_filter_bytes(problem) + channels_last_bytes(problem) + partials_bytes(problem, split_k);
   }
@@ -91,11 +95,15 @@ public:
   }
 
   /// `check_arguments`, the workspace, then `make_launch_plan<Policy>` and the gather's own condition: every
-  /// reason this call would not launch, without CUDA calls.
+  /// reason this call would not launch, without CUDA calls. The pointwise gather also needs the input, the filter and
+  /// the output 16-byte aligned (kErrorMisalignedPointer).
   static Status can_implement(Conv2dArguments const& args, DeviceInfo const& device, int split_k = 1) {
     Status status = check_arguments(args);
     if (status != Status::kSuccess) {
       return status;
+    }
+    if (kGather == GatherKind::kPointwise && !detail::pointwise_aligned(args.input, args.filter, args.output)) {
+      return Status::kErrorMisalignedPointer;
     }
     if (split_k < 1) {
       return Status::kErrorInvalidSplitK;
@@ -165,6 +173,14 @@ public:
         return prepared;
       }
       detail::Conv2dKernelParams<Epilogue> params{detail::Conv2dParams::make(args, Policy::BLOCK_R, split_k), epilogue};
+      if constexpr (kKind == GatherKind::kPointwise) { // its copies read the input and the filter as given
+        Status const encoded =
+            detail::encode_pointwise_maps(args.problem, args.input, args.filter, Policy::BLOCK_OC,
+                                          &params.conv.activation_map, &params.conv.filter_map, cuda_error);
+        if (encoded != Status::kSuccess) {
+          return encoded;
+        }
+      }
       // workspace: [reordered filter, when it fits][channels-last input][split-K partials]; the first two from the
       // first 16-byte boundary with the channels-last gather, which reads both 16 bytes at a time
       std::size_t const filter_bytes = reordered_filter_bytes(args.problem);
@@ -282,8 +298,12 @@ private:
   /// Bytes of the filter's copy in the workspace, 256-byte aligned: reordered for the channel-tiled gather (or a
   /// warp-specialized policy's tile image, of the same size); for a wgmma policy with the analytic gather, rounded to
   /// TF32 in its own order (wgmma would truncate the filter read in place, a bias of -2^-11 per product, 4.1e-4
-  /// relative error instead of 2.6e-4); else 0: the gather reads it in place.
+  /// relative error instead of 2.6e-4); else 0: the gather reads it in place (the pointwise kernel rounds each filter
+  /// stage it copies).
   static constexpr std::size_t reordered_filter_bytes(Conv2dProblem const& problem) {
+    if (kGather == GatherKind::kPointwise) {
+      return 0;
+    }
     return reorders_filter(problem) ? detail::filter_copy_bytes(problem)
                                     : detail::required_filter_copy_bytes<Policy>(problem);
   }
@@ -326,7 +346,8 @@ private:
     if (status != Status::kSuccess) {
       return status;
     }
-    if ((gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast) &&
+    if ((gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast ||
+         gather == GatherKind::kPointwise) &&
         !channel_tiled_applies(problem)) {
       return Status::kErrorNotSupported;
     }
@@ -386,6 +407,11 @@ template <class Function> auto with_launcher(KernelChoice const& choice, Functio
         return function(Conv2d<Policy, GatherKind::kChannelsLast>{});
       }
     }
+    if constexpr (has_pointwise_gather<Policy>()) {
+      if (choice.gather == GatherKind::kPointwise) {
+        return function(Conv2d<Policy, GatherKind::kPointwise>{});
+      }
+    }
     return function(Conv2d<Policy>{});
   });
 }
@@ -415,8 +441,8 @@ inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInf
       choice, [&](auto launcher) { return decltype(launcher)::workspace_size(problem, choice.split_k); });
 }
 
-/// The plan of the default launcher's choice for a call with `workspace_bytes` of workspace, with occupancy from
-/// the runtime: which kernel, why, split-K, grid and waves.
+/// The plan of the default launcher's choice for a call with `workspace_bytes` of workspace and 16-byte aligned input,
+/// filter and output (cudaMalloc's are), with occupancy from the runtime: which kernel, why, split-K, grid and waves.
 inline Status plan_conv2d(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan,
                           std::size_t workspace_bytes = 0, cudaError_t* cuda_error = nullptr) {
   if (DirectConv2d::applies(problem)) {
@@ -462,8 +488,9 @@ Status conv2d(Conv2dArguments const& args, Epilogue const& epilogue, DeviceInfo 
   }
   // no workspace pointer, no workspace, whatever workspace_bytes says
   std::size_t const workspace_bytes = args.workspace != nullptr ? args.workspace_bytes : 0;
-  return detail::run_choice(args, epilogue, choose_kernel(args.problem, device, workspace_bytes), device, stream,
-                            cuda_error);
+  bool const aligned_16 = detail::pointwise_aligned(args.input, args.filter, args.output);
+  return detail::run_choice(args, epilogue, choose_kernel(args.problem, device, workspace_bytes, aligned_16), device,
+                            stream, cuda_error);
 }
 
 /// `output = epilogue(conv + bias)` on the current device with the kernel the launcher chooses.

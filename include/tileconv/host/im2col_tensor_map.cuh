@@ -3,9 +3,9 @@
 /// \file im2col_tensor_map.cuh
 /// The TMA descriptor through which the channels-last gather reads the input's NHWC copy
 /// (device/channels_last_gather.cuh): a 4D tensor (C, W, H, N) in im2col mode, 32 channels of BLOCK_OW pixels per
-/// copy. Encoded on the host by the driver's cuTensorMapEncodeIm2col, reached through the runtime's entry-point query
-/// so that programs need not link libcuda.
+/// copy. Encoded on the host by the driver's cuTensorMapEncodeIm2col (host/driver_entry_point.cuh).
 
+#include <tileconv/host/driver_entry_point.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>
 
@@ -52,23 +52,7 @@ constexpr bool im2col_map_fits(Conv2dProblem const& problem) {
 /// cannot be had (its error in `*cuda_error`); kErrorNotSupported where the driver refuses the descriptor.
 inline Status encode_im2col_map(Conv2dProblem const& problem, float const* nhwc, int pixels, CUtensorMap* map,
                                 cudaError_t* cuda_error) {
-  // looked up once per process: the query takes the driver's lock
-  struct Encoder {
-    PFN_cuTensorMapEncodeIm2col_v12000 function = nullptr;
-    cudaError_t error = cudaSuccess;
-  };
-  static Encoder const encoder = [] {
-    Encoder found;
-    void* function = nullptr;
-    cudaDriverEntryPointQueryResult query = cudaDriverEntryPointSymbolNotFound;
-    found.error =
-        cudaGetDriverEntryPointByVersion("cuTensorMapEncodeIm2col", &function, 12000, cudaEnableDefault, &query);
-    if (found.error == cudaSuccess && query != cudaDriverEntryPointSuccess) {
-      found.error = cudaErrorSymbolNotFound;
-    }
-    found.function = reinterpret_cast<PFN_cuTensorMapEncodeIm2col_v12000>(function);
-    return found;
-  }();
+  static auto const encoder = DriverEntryPoint<PFN_cuTensorMapEncodeIm2col_v12000>::find("cuTensorMapEncodeIm2col");
   if (encoder.error != cudaSuccess) {
     return status_from_cuda(encoder.error, cuda_error);
   }

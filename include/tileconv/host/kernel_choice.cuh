@@ -50,6 +50,9 @@ inline constexpr char kNoCandidate[] =
 inline constexpr char kChannelsLast[] =
     "fastest: the input copied channels-last first, so that the producers copy whole 128-byte pixel rows; the copy "
     "pass costs less than it saves";
+/// A 1 x 1 conv read in place by TMA copies (GatherKind::kPointwise).
+inline constexpr char kPointwise[] =
+    "fastest: a 1 x 1 conv, its input copied in place by TMA, 32 channels of the tile's consecutive pixels at a time";
 /// A runner-up that `kernel_candidates` lists for the autotuner.
 inline constexpr char kAlternative[] = "a runner-up of the cost model, for the autotuner to time";
 /// `autotune_conv2d` timed the candidates and this one was fastest.
@@ -59,7 +62,7 @@ inline constexpr char kAutotuned[] = "fastest of the candidates timed by autotun
 /// A policy of the table and how many ways to split the reduction, with why and what the cost model expects.
 struct KernelChoice {
   PolicyId policy = kFallbackPolicy;
-  GatherKind gather = GatherKind::kAuto; ///< kAuto, or kChannelsLast for a warp-specialized policy
+  GatherKind gather = GatherKind::kAuto; ///< kAuto, or kChannelsLast or kPointwise for a warp-specialized policy
   int split_k = 1;                       ///< 1: no split-K; else `split_k_workspace_bytes(problem, split_k)` needed
   std::size_t workspace_bytes = 0;       ///< what the choice cannot run without: the split-K partial sums, and for a
                                          ///< wgmma policy the filter's TF32 copy before them (and the input's
@@ -111,13 +114,13 @@ constexpr int blocks_per_sm_by_registers(int registers, int threads, DeviceInfo 
   return (device.regs_per_sm / per_warp) / ((threads + 31) / 32);
 }
 
-/// The candidate row of `policy` with `gather` on `arch` (kChannelsLast: its channels-last row; any other: its
-/// kAuto row), or null where the architecture does not list it so.
+/// The candidate row of `policy` with `gather` on `arch` (kChannelsLast, kPointwise: its row of that gather; any
+/// other: its kAuto row), or null where the architecture does not list it so.
 constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, PolicyId policy, GatherKind gather) {
-  bool const channels_last = gather == GatherKind::kChannelsLast;
+  GatherKind const row_gather =
+      gather == GatherKind::kChannelsLast || gather == GatherKind::kPointwise ? gather : GatherKind::kAuto;
   for (int i = 0; i < arch.candidate_count; ++i) {
-    if (arch.candidates[i].policy == policy &&
-        (arch.candidates[i].gather == GatherKind::kChannelsLast) == channels_last) {
+    if (arch.candidates[i].policy == policy && arch.candidates[i].gather == row_gather) {
       return &arch.candidates[i];
     }
   }
@@ -127,7 +130,7 @@ constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, Policy
 /// The cost model's view of one (policy, split count).
 struct Estimate {
   PolicyId policy = kFallbackPolicy;
-  GatherKind gather = GatherKind::kAuto; ///< kAuto, or kChannelsLast
+  GatherKind gather = GatherKind::kAuto; ///< kAuto, kChannelsLast or kPointwise
   int order = 0;                         ///< position in the architecture's candidate list: the tie-break
   int split_k = 1;
   int stages = 0;                  ///< the policy's pipeline depth
@@ -173,23 +176,24 @@ struct CandidateShape {
   std::size_t filter_copy_bytes = 0;     ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
   std::size_t channels_last_bytes = 0;   ///< the input's channels-last copy in the workspace, with that gather
   std::size_t partial_bytes = 0;         ///< one split's partial sums, the output's size (`split_k_partial_bytes`)
-  GatherKind gather = GatherKind::kAuto; ///< kChannelsLast: estimated with the input's channels-last copy
+  GatherKind gather = GatherKind::kAuto; ///< kChannelsLast (with the input's copy) or kPointwise
   double input_bytes = 0.0;              ///< which the channels-last copy reads once and writes once
 };
 
 /// Plans candidate `order` of `arch` unsplit. False where it cannot be planned (shared memory, grid, registers, a
-/// channels-last row where the channels do not allow the channel-tiled order).
+/// channels-last or pointwise row where the channels do not allow the channel-tiled order, a pointwise row where the
+/// gather does not apply or the tensors are not 16-byte aligned, `aligned_16`).
 inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& device, ArchPolicies const& arch, int order,
-                            CandidateShape* shape) {
+                            bool aligned_16, CandidateShape* shape) {
   PolicyCandidate const& candidate = arch.candidates[order];
   return with_policy(candidate.policy, [&](auto policy) {
     using Policy = decltype(policy);
     GatherKind gather = auto_gather(problem, Policy::BLOCK_R);
-    if (candidate.gather == GatherKind::kChannelsLast) {
-      if (gather != GatherKind::kChannelTiled) {
+    if (candidate.gather != GatherKind::kAuto) { // the channels-last and pointwise forms of the channel-tiled gather
+      if (gather != GatherKind::kChannelTiled || (candidate.gather == GatherKind::kPointwise && !aligned_16)) {
         return false;
       }
-      gather = GatherKind::kChannelsLast;
+      gather = candidate.gather;
     }
     LaunchPlan plan;
     if (make_launch_plan<Policy>(problem, device, &plan, gather, 1) != Status::kSuccess) {
@@ -214,8 +218,10 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     // wgmma reads the filter as stored and truncates it to TF32: its step times (and accuracy) assume the rounded
     // copy the launcher makes in the workspace; read in place, the filter tiles also lose their 16-byte copies
     // (seed shape 11.7 ms instead of 4.3)
-    shape->filter_copy_bytes = required_filter_copy_bytes<Policy>(problem);
-    shape->gather = gather == GatherKind::kChannelsLast ? GatherKind::kChannelsLast : GatherKind::kAuto;
+    // (the pointwise kernel rounds the filter stages it copies itself: no copy)
+    shape->filter_copy_bytes = gather == GatherKind::kPointwise ? 0 : required_filter_copy_bytes<Policy>(problem);
+    shape->gather =
+        gather == GatherKind::kChannelsLast || gather == GatherKind::kPointwise ? gather : GatherKind::kAuto;
     // the workspace's parts, once per candidate: `estimate` runs for up to kMaxSplitK split counts of each
     shape->channels_last_bytes = gather == GatherKind::kChannelsLast ? channels_last_copy_bytes(problem) : 0;
     shape->partial_bytes = split_k_partial_bytes(problem);
@@ -268,23 +274,25 @@ inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, Can
   return e;
 }
 
-/// Calls `visit(Estimate const&)` for every candidate of the device's architecture that can be planned: unsplit, and
-/// where its tiles fill less than one wave, split 2..kMaxSplitK ways (valid split counts only, each split at least
-/// STAGES steps long, since a shorter one never overlaps its copies with math, and batch * groups * split_k within
-/// the grid's z). Each candidate is planned once; its other estimates are arithmetic on that plan.
-template <class Visit> void for_each_estimate(Conv2dProblem const& problem, DeviceInfo const& device, Visit&& visit) {
+/// Calls `visit(Estimate const&)` for every candidate of the device's architecture that can be planned (the pointwise
+/// rows only with `aligned_16` tensors): unsplit, and where its tiles fill less than one wave, split 2..kMaxSplitK ways
+/// (valid split counts only, each split at least STAGES steps long, since a shorter one never overlaps its copies with
+/// math, and batch * groups * split_k within the grid's z; never the pointwise rows, which run unsplit). Each
+/// candidate is planned once; its other estimates are arithmetic on that plan.
+template <class Visit>
+void for_each_estimate(Conv2dProblem const& problem, DeviceInfo const& device, bool aligned_16, Visit&& visit) {
   ArchPolicies const* arch = arch_policies(device.compute_capability());
   if (arch == nullptr || problem.validate() != Status::kSuccess) {
     return;
   }
   for (int i = 0; i < arch->candidate_count; ++i) {
     CandidateShape shape;
-    if (!candidate_shape(problem, device, *arch, i, &shape)) {
+    if (!candidate_shape(problem, device, *arch, i, aligned_16, &shape)) {
       continue;
     }
     Estimate const unsplit = estimate(device, *arch, shape, 1);
     visit(unsplit);
-    if (!unsplit.under_one_wave(device.sm_count)) {
+    if (!unsplit.under_one_wave(device.sm_count) || shape.gather == GatherKind::kPointwise) {
       continue;
     }
     for (int split_k = 2; split_k <= kMaxSplitK; ++split_k) {
@@ -323,10 +331,10 @@ struct BestEstimates {
   Estimate split_any;
 };
 
-inline BestEstimates best_estimates(Conv2dProblem const& problem, DeviceInfo const& device,
-                                    std::size_t workspace_bytes) {
+inline BestEstimates best_estimates(Conv2dProblem const& problem, DeviceInfo const& device, std::size_t workspace_bytes,
+                                    bool aligned_16) {
   BestEstimates best;
-  for_each_estimate(problem, device, [&](Estimate const& e) {
+  for_each_estimate(problem, device, aligned_16, [&](Estimate const& e) {
     if (e.split_k == 1) {
       if (e.workspace_bytes > workspace_bytes) {
         return; // a wgmma policy without room for its filter copy
@@ -363,6 +371,9 @@ constexpr bool split_pays(Estimate const& split, Estimate const& unsplit) {
 
 /// Why the unsplit winner of `best` on `arch` beat its runner-up, another policy (or its own channel-tiled gather).
 inline char const* unsplit_reason(BestEstimates const& best, ArchPolicies const& arch) {
+  if (best.unsplit.gather == GatherKind::kPointwise) {
+    return choice_reason::kPointwise;
+  }
   bool const copy_chosen = best.unsplit.gather == GatherKind::kChannelsLast &&
                            find_candidate(arch, best.unsplit.policy, GatherKind::kAuto) != nullptr;
   if (copy_chosen) { // over the same policy's channel-tiled gather
@@ -399,9 +410,12 @@ inline char const* unsplit_reason(BestEstimates const& best, ArchPolicies const&
 /// (`detail::split_pays`); split-K is considered only for a policy whose tiles fill less than one wave.
 /// Ties go to fewer splits, then to the table's order. Deterministic; no CUDA call. Where nothing can be planned
 /// (device before sm_80, invalid problem, grid too large) it returns `kFallbackPolicy`, unsplit, with reason
-/// `choice_reason::kNoCandidate`, so that the launcher's checks of that policy name the cause.
-inline KernelChoice choose_kernel(Conv2dProblem const& problem, DeviceInfo const& device, std::size_t workspace_bytes) {
-  detail::BestEstimates const best = detail::best_estimates(problem, device, workspace_bytes);
+/// `choice_reason::kNoCandidate`, so that the launcher's checks of that policy name the cause. `aligned_16`: whether
+/// the call's input and output are 16-byte aligned, as cudaMalloc's are; the pointwise gather needs them so
+/// (`GatherKind::kPointwise`).
+inline KernelChoice choose_kernel(Conv2dProblem const& problem, DeviceInfo const& device, std::size_t workspace_bytes,
+                                  bool aligned_16 = true) {
+  detail::BestEstimates const best = detail::best_estimates(problem, device, workspace_bytes, aligned_16);
   if (!best.have_unsplit) {
     return KernelChoice{};
   }
@@ -418,12 +432,13 @@ inline KernelChoice choose_kernel(Conv2dProblem const& problem, DeviceInfo const
 /// best of the other kind (split-K if the first is unsplit, unsplit if it is split), even where the model's margin
 /// ruled it out; then the best of each policy not yet listed; then the rest, fastest first. All distinct, their
 /// estimates filled in, the runners-up with reason `choice_reason::kAlternative`. Returns how many it wrote.
+/// `aligned_16` as for `choose_kernel`.
 inline int kernel_candidates(Conv2dProblem const& problem, DeviceInfo const& device, std::size_t workspace_bytes,
-                             KernelChoice* candidates, int capacity) {
+                             KernelChoice* candidates, int capacity, bool aligned_16 = true) {
   if (candidates == nullptr || capacity <= 0) {
     return 0;
   }
-  KernelChoice const first = choose_kernel(problem, device, workspace_bytes);
+  KernelChoice const first = choose_kernel(problem, device, workspace_bytes, aligned_16);
   if (first.reason == choice_reason::kNoCandidate) {
     return 0;
   }
@@ -431,7 +446,7 @@ inline int kernel_candidates(Conv2dProblem const& problem, DeviceInfo const& dev
   constexpr int kMaxEstimates = detail::kMaxCandidates * kMaxSplitK;
   detail::Estimate estimates[kMaxEstimates];
   int count = 0;
-  detail::for_each_estimate(problem, device, [&](detail::Estimate const& e) {
+  detail::for_each_estimate(problem, device, aligned_16, [&](detail::Estimate const& e) {
     if (count < kMaxEstimates && e.workspace_bytes <= workspace_bytes) {
       estimates[count++] = e;
     }
@@ -490,8 +505,8 @@ inline Status plan_kernel_choice(Conv2dProblem const& problem, DeviceInfo const&
   }
   return with_policy(choice.policy, [&](auto policy) {
     using Policy = decltype(policy);
-    GatherKind const gather = choice.gather == GatherKind::kChannelsLast
-                                  ? GatherKind::kChannelsLast
+    GatherKind const gather = choice.gather == GatherKind::kChannelsLast || choice.gather == GatherKind::kPointwise
+                                  ? choice.gather
                                   : detail::auto_gather(problem, Policy::BLOCK_R);
     Status const status = make_launch_plan<Policy>(problem, device, plan, gather, choice.split_k);
     if (status != Status::kSuccess) {

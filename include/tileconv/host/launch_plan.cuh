@@ -6,6 +6,7 @@
 
 #include <tileconv/device_info.cuh>
 #include <tileconv/host/im2col_tensor_map.cuh>
+#include <tileconv/host/pointwise_tensor_map.cuh>
 #include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/policy/mma_kind.cuh>
@@ -68,6 +69,17 @@ constexpr std::size_t filter_copy_bytes(Conv2dProblem const& problem) {
 template <class Policy> constexpr bool channels_last_only() {
   if constexpr (Policy::kWarpSpecialized) {
     return Policy::kChannelsLastOnly;
+  } else {
+    return false;
+  }
+}
+
+/// Whether `Policy` has the pointwise gather (`GatherKind::kPointwise`): a warp-specialized policy whose consumer
+/// warpgroups own multiples of 128 pixels, a thread's four pixels spanning two 64-pixel wgmma slices
+/// (device/pointwise_warpgroup_mma.cuh).
+template <class Policy> constexpr bool has_pointwise_gather() {
+  if constexpr (Policy::kWarpSpecialized) {
+    return Policy::kMmasOw % 2 == 0;
   } else {
     return false;
   }
@@ -137,8 +149,8 @@ struct LaunchPlan {
 
   /// Blocks in the grid.
   constexpr std::int64_t blocks() const { return std::int64_t{grid.x} * grid.y * grid.z; }
-  /// The grid of a persistent launch of the plan (the channels-last kernels): one block per tile up to as many as are
-  /// resident at once (SMs x blocks per SM), each walking its share of `grid`'s tiles in turn.
+  /// The grid of a persistent launch of the plan (the channels-last and pointwise kernels): one block per tile up to as
+  /// many as are resident at once (SMs x blocks per SM), each walking its share of `grid`'s tiles in turn.
   dim3 persistent_grid() const {
     std::int64_t const resident = std::int64_t{sm_count} * std::max(blocks_per_sm, 1);
     return dim3(static_cast<unsigned>(std::max<std::int64_t>(std::min(blocks(), resident), 1)));
@@ -217,12 +229,17 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   if (Policy::kMma == MmaKind::kWarpgroup && (device.compute_capability() != 90 || !kBuiltForSm90a)) {
     return Status::kErrorArchNotSupported;
   }
-  // the warp-specialized producers have the channel-tiled gather and its channels-last form only (some of them the
-  // latter alone), and only they read a channels-last copy, through a TMA map that must be able to describe it
-  bool const channel_tiled = gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast;
-  if ((Policy::kWarpSpecialized ? !channel_tiled : gather == GatherKind::kChannelsLast) ||
+  // the warp-specialized producers have the channel-tiled gather, its channels-last form and the pointwise one only
+  // (some of them the channels-last one alone), and only they copy by TMA: the channels-last copy through a map that
+  // must be able to describe it, the pointwise one 1 x 1 convs unsplit (its writer's 16-byte stores would need the
+  // partial sums 16-byte aligned)
+  bool const by_copies = gather == GatherKind::kChannelsLast || gather == GatherKind::kPointwise;
+  bool const channel_tiled = gather == GatherKind::kChannelTiled || by_copies;
+  if ((Policy::kWarpSpecialized ? !channel_tiled : by_copies) ||
       (gather == GatherKind::kChannelTiled && detail::channels_last_only<Policy>()) ||
-      (gather == GatherKind::kChannelsLast && !detail::im2col_map_fits(problem))) {
+      (gather == GatherKind::kChannelsLast && !detail::im2col_map_fits(problem)) ||
+      (gather == GatherKind::kPointwise &&
+       (!detail::has_pointwise_gather<Policy>() || !detail::pointwise_applies(problem) || split_k != 1))) {
     return Status::kErrorNotSupported;
   }
   int const smem_bytes = Policy::kSmemBytes;

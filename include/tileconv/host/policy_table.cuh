@@ -103,8 +103,8 @@ template <class Policy> constexpr char const* policy_name() {
 }
 
 /// One policy with one kind of gather as a candidate on one architecture, with what the cost model needs to know
-/// about it there. A warp-specialized policy may have two rows: its register gather and its channels-last one,
-/// whose costs differ by more than a constant (registers, and with them blocks per SM).
+/// about it there. A warp-specialized policy may have several rows: its register gather, its channels-last one and its
+/// pointwise one, whose costs differ by more than a constant (registers, and with them blocks per SM).
 ///
 /// The cost model (`host/kernel_choice.cuh`) counts a block's work in steps, one BLOCK_R slice of the reduction
 /// each. n blocks sharing an SM each take max(step_us_alone, n * step_us_shared) per step: one block alone is held
@@ -117,7 +117,8 @@ struct PolicyCandidate {
   double step_us_shared;       ///< microseconds of SM time per block-step when the SM is saturated
   /// kAuto: the times are of the channel-tiled gather, which the launcher takes where the channels allow it (the
   /// analytic one elsewhere, at `kAnalyticStepFactor`); kChannelsLast: of the channels-last gather, including its
-  /// gain but not its copy pass, which the cost model adds (only where the channels allow the channel-tiled order).
+  /// gain but not its copy pass, which the cost model adds (only where the channels allow the channel-tiled order);
+  /// kPointwise: of the pointwise gather, a candidate only where it applies (`GatherKind::kPointwise`).
   GatherKind gather = GatherKind::kAuto;
 };
 
@@ -194,6 +195,12 @@ namespace detail {
 //          0.113 (2048 blocks, 18 steps) -> 0.29, r50_3x3_c64_56 0.0938 (1600 blocks) -> 0.29: 0.29; alone:
 //          b1_c512_14 unsplit 0.0698 (32 blocks, 145 steps) -> 0.42, the 64-channel tile's: a block alone waits on
 //          latency, not on its wgmma.
+//          specialized-narrow, pointwise row (1 x 1 convs, memory-bound; session 15 sweep, H200, perf-notes v27,
+//          back-to-back launches, no pass before the conv): two per SM: r50_1x1_c256_56 40.5-41.1 us (800 tiles, 9
+//          steps) -> 0.53, 64 -> 256 at 56 x 56 42.5-43.4 us (3200 tiles, 3 steps) -> 0.51, 512 -> 128 at 28 x 28
+//          30.8-31.0 us (17 steps) -> 0.41, 1024 -> 256 at 14 x 14 30.3-31.0 us (33 steps) -> 0.42, 128 -> 512 at 28 x
+//          28 35.3-36.0 us -> 0.46: 0.47; alone: not measured, taken as the shared rate of two (memory-bound: a block
+//          alone streams no faster than a pair would let it): 0.94.
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
 // perf-notes v7 (the channel-tiled loop now exists with and without A rounding), and for sm_90a in session 9 after
@@ -212,6 +219,7 @@ inline constexpr PolicyCandidate kSm90Candidates[] = {
     {PolicyId::kWgmmaSpecialized, 127, 127, 0.62, 0.62, GatherKind::kChannelsLast},
     {PolicyId::kWgmmaSpecializedSmall, 98, 98, 0.4, 0.33, GatherKind::kChannelsLast},
     {PolicyId::kWgmmaSpecializedNarrow, 108, 108, 0.42, 0.38, GatherKind::kChannelsLast},
+    {PolicyId::kWgmmaSpecializedNarrow, 128, 128, 0.94, 0.47, GatherKind::kPointwise},
     {PolicyId::kWgmmaSpecializedThin, 80, 80, 0.42, 0.29, GatherKind::kChannelsLast},
 };
 

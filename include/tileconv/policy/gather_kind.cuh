@@ -25,6 +25,15 @@ enum class GatherKind {
   /// kAuto: the default launcher's cost model takes it where the copy pass costs less than it saves
   /// (`KernelChoice::gather`, docs/launcher.md).
   kChannelsLast,
+  /// 1 x 1 filters at stride 1 without padding (host/pointwise_tensor_map.cuh, `pointwise_applies`): the channel-tiled
+  /// reduction, whose k tile is then 32 input channels at the tile's consecutive pixels, runs of the NCHW input as it
+  /// is. One producer thread copies them, and the filter's tiles, in place by TMA in tiled mode; a second producer warp
+  /// rounds each filter stage to TF32, and the consumers load the A operand from those pixel-major stages into
+  /// registers. Warp-specialized
+  /// policies whose consumer warpgroups own multiples of 128 pixels only, 16-byte aligned input, filter and output, no
+  /// split-K; no workspace.
+  /// Never part of kAuto: the default launcher's cost model takes it where it is the fastest candidate.
+  kPointwise,
 };
 
 /// A short name of a gather kind, for plans and logs.
@@ -38,6 +47,8 @@ constexpr char const* to_string(GatherKind kind) {
     return "channel-tiled";
   case GatherKind::kChannelsLast:
     return "channels-last";
+  case GatherKind::kPointwise:
+    return "pointwise";
   }
   return "unknown";
 }

@@ -67,10 +67,10 @@ struct WarpSpecializedTilePolicy {
   static constexpr int kChannelsPerProducer = BLOCK_R / PRODUCERS;
   /// The swizzle repeats every 8 rows (1024 bytes), from a 1024-byte aligned base; the kernel aligns its dynamic
   /// shared memory, whose start is only 16-byte aligned, by up to 1024 - 16 bytes. After the stages: a "full" and an
-  /// "empty" mbarrier per stage.
+  /// "empty" mbarrier per stage, and a "filter landed" one (the pointwise gather's).
   static constexpr int kSmemAlignment = 1024;
   static constexpr int kSmemBytes = STAGES * (kFilterStageFloats + kActivationStageFloats) * int(sizeof(float)) +
-                                    STAGES * 2 * 8 + kSmemAlignment - 16;
+                                    STAGES * 3 * 8 + kSmemAlignment - 16;
 
   /// The producer warpgroup's view of the filter tile, in the members `FilterTileLoader` reads.
   struct Producer {
