@@ -161,12 +161,15 @@ TEST_CASE("the channels-last gather is right and gives the same bits on every ru
 }
 
 TEST_CASE("the pointwise gather is right and gives the same bits on every run", "[gpu][conv2d][pointwise]") {
-  // The warp-specialized policies copying a 1 x 1 conv's NCHW input in place: planes of 784 and 36 pixels (the last
-  // 128-pixel tile mostly past the plane), whole and partial channel tiles (96, 256 and 20 per group), groups. Every
-  // run poisons the output first; the second run must reproduce the first one's bits. Planned for the device as it is,
-  // and as if it had one SM, so that each persistent block walks several tiles.
-  std::string const name = GENERATE(as<std::string>{}, "1x1", "ResNet-50 layer1 1x1 expand",
-                                    "1x1 groups 2, 36-pixel planes, 20 output channels per group");
+  // The warp-specialized policies copying a 1 x 1 conv's NCHW input in place, in tiles of 32-pixel boxes that span
+  // images: planes of 3136 pixels (98 whole boxes), 784 (the last box half past the plane), 36 (2 boxes, the second 4
+  // pixels) and 12 (4 images a tile); the last tile's boxes partly past the batch; whole and partial channel tiles (96,
+  // 256, 20 and 24 per group); groups. Every run poisons the output first; the second run must reproduce the first
+  // one's bits. Planned for the device as it is, and as if it had one SM, so that each persistent block walks several
+  // tiles.
+  std::string const name =
+      GENERATE(as<std::string>{}, "1x1", "ResNet-50 layer1 1x1 expand",
+               "1x1 groups 2, 36-pixel planes, 20 output channels per group", "1x1, 12-pixel planes, 5 images");
   bool const one_sm = GENERATE(false, true);
   ShapeCase const& shape = require_shape(name);
   INFO(describe(shape) << (one_sm ? ", planned for one SM" : ""));

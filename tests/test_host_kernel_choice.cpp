@@ -106,7 +106,9 @@ void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::si
   CHECK(plan.grid.x <= unsigned(device.max_grid[0]));
   CHECK(plan.grid.y <= unsigned(device.max_grid[1]));
   CHECK(plan.grid.z <= unsigned(device.max_grid[2]));
-  CHECK(std::int64_t{plan.grid.z} == std::int64_t{problem.batch} * problem.groups * choice.split_k);
+  // the pointwise gather's tiles span the batch, its grid's z is the groups alone
+  std::int64_t const images = choice.gather == GatherKind::kPointwise ? 1 : problem.batch;
+  CHECK(std::int64_t{plan.grid.z} == images * problem.groups * choice.split_k);
   CHECK(plan.blocks_per_sm >= 1);
   CHECK(plan.smem_bytes <= device.smem_per_block_optin);
   CHECK(detail::is_split_count(plan.k_tiles, plan.split_k));

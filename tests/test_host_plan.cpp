@@ -205,7 +205,9 @@ TEST_CASE("the default launcher's choice plans every shared shape on every fake 
         CHECK(choice.reason != choice_reason::kNoCandidate);
         LaunchPlan plan;
         CHECK(plan_kernel_choice(shape.problem, device, choice, &plan) == Status::kSuccess);
-        CHECK(std::int64_t{plan.grid.z} == std::int64_t{shape.problem.batch} * shape.problem.groups * choice.split_k);
+        // the pointwise gather's tiles span the batch, its grid's z is the groups alone
+        std::int64_t const images = choice.gather == GatherKind::kPointwise ? 1 : shape.problem.batch;
+        CHECK(std::int64_t{plan.grid.z} == images * shape.problem.groups * choice.split_k);
       }
     }
   }
@@ -314,6 +316,13 @@ TEST_CASE("the pointwise gather: 1 x 1 convs at stride 1 without padding, 4-pixe
   // the copy engine's image stride stays below 2^40 bytes: 2^38 floats an image
   CHECK(detail::pointwise_applies(conv(1, 1 << 16, 1 << 10, 1 << 11, 32, 1, 1))); // 2^37 floats
   CHECK_FALSE(detail::pointwise_applies(conv(1, 1 << 17, 1 << 10, 1 << 11, 32, 1, 1)));
+  // the tiles number the batch's 32-pixel boxes in int: up to 2^30 pixels of them (a 36-pixel plane is 2 boxes)
+  CHECK(detail::pointwise_plane_boxes(conv(1, 32, 6, 6, 8, 1, 1)) == 2);
+  CHECK(detail::pointwise_plane_boxes(conv(1, 32, 8, 4, 8, 1, 1)) == 1);
+  CHECK(detail::pointwise_applies(conv(1 << 15, 32, 32, 1024, 8, 1, 1)));          // 2^30 pixels
+  CHECK_FALSE(detail::pointwise_applies(conv(1 << 15, 32, 36, 1024, 8, 1, 1)));    // 2^30 + 2^27
+  CHECK(detail::pointwise_applies(conv(1 << 24, 32, 1, 36, 8, 1, 1)));             // 2^24 planes of 2 boxes
+  CHECK_FALSE(detail::pointwise_applies(conv((1 << 24) + 1, 32, 1, 36, 8, 1, 1))); // one plane more
   // 16-byte aligned input, filter and output
   float* const aligned = reinterpret_cast<float*>(std::uintptr_t{1} << 20);
   CHECK(detail::pointwise_aligned(aligned, aligned + 4, aligned + 8));
@@ -331,8 +340,17 @@ TEST_CASE("the pointwise gather: 1 x 1 convs at stride 1 without padding, 4-pixe
     CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise) ==
           Status::kSuccess);
     CHECK(plan.gather == GatherKind::kPointwise);
-    CHECK(plan.grid.x == 7); // 784 pixels in 128-pixel tiles
+    // tiles of 4 boxes over both images' planes of 25 boxes (the last 16 pixels): 13 tiles spanning the batch, x
+    // numbering them, z the one group; the last tile's last 2 boxes lie past the batch
+    CHECK(plan.grid.x == 13);
     CHECK(plan.grid.y == 2);
+    CHECK(plan.grid.z == 1);
+    CHECK(plan.useful_fraction == Catch::Approx(96.0 * 784 * 2 / (128.0 * 13 * 128)));
+    CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(conv(3, 64, 6, 6, 40, 1, 1).groups(2), h100(), &plan,
+                                                         GatherKind::kPointwise) == Status::kSuccess);
+    CHECK(plan.grid.x == 2); // 3 images of 2 boxes
+    CHECK(plan.grid.y == 1);
+    CHECK(plan.grid.z == 2);
     CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise, 2) ==
           Status::kErrorNotSupported);
     CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(conv(2, 64, 28, 28, 96, 1, 1).stride(2, 2), h100(), &plan,

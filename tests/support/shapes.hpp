@@ -101,6 +101,7 @@ inline std::vector<ShapeCase> const& shapes() {
       {"1x1 stride 2", conv(2, 32, 15, 15, 64, 1, 1).stride(2, 2), false, ShapeKind::kEdge},
       {"1x1 groups 2, 36-pixel planes, 20 output channels per group", conv(3, 64, 6, 6, 40, 1, 1).groups(2), true,
        ShapeKind::kEdge},
+      {"1x1, 12-pixel planes, 5 images", conv(5, 32, 3, 4, 24, 1, 1), true, ShapeKind::kEdge},
       {"7x7 stride 2 pad 3, C=3", conv(2, 3, 45, 37, 64, 7, 7).pad(3, 3).stride(2, 2), true, ShapeKind::kEdge},
       {"5x5 pad 2, C=16", conv(2, 16, 23, 29, 32, 5, 5).pad(2, 2), true, ShapeKind::kEdge},
       {"1x3, pad (0, 1)", conv(2, 16, 12, 20, 24, 1, 3).pad(0, 1), false, ShapeKind::kEdge},

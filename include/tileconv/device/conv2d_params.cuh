@@ -14,7 +14,8 @@ namespace tileconv {
 namespace detail {
 
 /// Kernel parameters of one conv2d launch. Grid: x = output-pixel tiles of one image, y = output-channel tiles
-/// of one group, z = (image * groups + group) * split_k + split.
+/// of one group, z = (image * groups + group) * split_k + split; with the pointwise gather, x = tiles of 32-pixel boxes
+/// of the whole batch (`plane_boxes`), z = group.
 struct Conv2dParams {
   float const* input = nullptr;
   float const* filter = nullptr;
@@ -62,6 +63,10 @@ struct Conv2dParams {
   int filter_h = 0;       ///< where a walk over consecutive taps moves to the next channel
   FastDivmod out_w;       ///< output pixel -> (p, q)
   FastDivmod groups;      ///< image * groups + group -> (image, group)
+  int batch = 0;
+  /// The pointwise gather's: box number -> (image, box of the plane), the batch's planes in ceil(gemm_n / 32) boxes
+  /// of 32 pixels each (device/pointwise_gather.cuh, `plane_box`); the launcher sets it.
+  FastDivmod plane_boxes;
 
   /// The plan's grid of tiles, for kernels whose blocks walk it (`tile_of(params, tile)`): tile t is grid block
   /// (t % x, t / x % y, t / (x * y)).
@@ -110,6 +115,7 @@ struct Conv2dParams {
     params.filter_h = problem.filter_h;
     params.out_w = FastDivmod(problem.out_w());
     params.groups = FastDivmod(problem.groups);
+    params.batch = problem.batch;
     params.input_image_stride = std::int64_t{problem.in_channels} * params.in_plane;
     params.output_image_stride = std::int64_t{problem.out_channels} * params.gemm_n;
     params.input_group_stride = std::int64_t{problem.in_channels_per_group()} * params.in_plane;

@@ -7,6 +7,7 @@
 
 #include <tileconv/device/conv2d_params.cuh>
 #include <tileconv/device/tile_coord.cuh>
+#include <tileconv/policy/gather_kind.cuh>
 
 #include <cuda/ptx>
 
@@ -15,17 +16,34 @@
 namespace tileconv {
 namespace detail {
 
+/// Where box `box` of the batch's planes lies: its image, and its first pixel in the image's plane. The pointwise
+/// tiles number the 32-pixel boxes of every plane in turn, ceil(plane / 32) a plane (`Conv2dParams::plane_boxes`), so
+/// that a tile of BLOCK_OW / 32 boxes may span images and only a plane's last box reaches past it. Boxes past the
+/// batch's (in the last tile) lie in image `batch`, which the copies fill with zeros and the writer skips.
+struct PlaneBox {
+  int image;
+  int pixel0;
+};
+
+__device__ inline PlaneBox plane_box(Conv2dParams const& params, int box) {
+  PlaneBox where;
+  params.plane_boxes.divmod(box, where.image, where.pixel0);
+  where.pixel0 *= kPointwiseBoxPixels;
+  return where;
+}
+
 /// The pointwise gather (`GatherKind::kPointwise`) of a warp-specialized block's producer thread. A 1 x 1 filter at
 /// stride 1 without padding meets, at output pixel p, input pixel p: k tile t of a tile is input channels t * 32..
-/// at the tile's BLOCK_OW consecutive pixels, one run of consecutive floats per channel in the NCHW input. The tensor
-/// map (`Conv2dParams::activation_map`, host/pointwise_tensor_map.cuh) describes the input as (pixels, channels,
-/// images) and copies boxes of 32 pixels x 32 channels: 128 bytes per channel, the 128-byte swizzle's row. A stage is
-/// BLOCK_OW / 32 such boxes, 4 KiB each, pixels 32 b.. in box b, and channel c's row of a box is row c under the
-/// swizzle (16-byte chunk q of the row at chunk q ^ (c % 8)). Pixels past the image are filled with zeros.
+/// at the tile's BLOCK_OW / 32 boxes of 32 consecutive pixels (`plane_box`), one run of consecutive floats per channel
+/// and box in the NCHW input. The tensor map (`Conv2dParams::activation_map`, host/pointwise_tensor_map.cuh) describes
+/// the input as (pixels, channels, images) and copies boxes of 32 pixels x 32 channels: 128 bytes per channel, the
+/// 128-byte swizzle's row. A stage is the tile's boxes, 4 KiB each, box b the tile's b-th, and channel c's row of a box
+/// is row c under the swizzle (16-byte chunk q of the row at chunk q ^ (c % 8)). Pixels past the plane, and boxes past
+/// the batch, are filled with zeros.
 template <class Policy> class PointwiseGather {
 public:
   static_assert(Policy::BLOCK_R == 32, "a k tile is the 32 channel rows of a box");
-  static constexpr int kBoxPixels = 32; ///< 128 bytes of a channel: the swizzle's row
+  static constexpr int kBoxPixels = kPointwiseBoxPixels; ///< 128 bytes of a channel: the swizzle's row
   static constexpr int kBoxes = Policy::BLOCK_OW / kBoxPixels;
   static constexpr std::uint32_t kBoxBytes = kBoxPixels * Policy::BLOCK_R * sizeof(float);
   /// Bytes one k tile's copies write, zero-filled pixels included: what the stage's barrier expects.
@@ -38,7 +56,12 @@ public:
   };
 
   __device__ PointwiseGather(Conv2dParams const& params, TileCoord const& tile)
-      : params_(params), image_(tile.image), pixel0_(tile.pixel0), channel0_(tile.group * params.channels_per_group) {}
+      : params_(params), channel0_(tile.group * params.channels_per_group) {
+#pragma unroll
+    for (int box = 0; box < kBoxes; ++box) {
+      boxes_[box] = plane_box(params, tile.pixel0 / kBoxPixels + box);
+    }
+  }
 
   /// The cursor at k tile `k_tile`.
   __device__ Cursor cursor(int k_tile) const { return Cursor{channel0_ + k_tile * Policy::BLOCK_R}; }
@@ -51,7 +74,7 @@ public:
   __device__ void copy(float* stage, std::uint64_t* barrier, Cursor const& cursor) const {
 #pragma unroll
     for (int box = 0; box < kBoxes; ++box) {
-      std::int32_t const coords[3] = {pixel0_ + box * kBoxPixels, cursor.channel, image_};
+      std::int32_t const coords[3] = {boxes_[box].pixel0, cursor.channel, boxes_[box].image};
       cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global,
                                       stage + box * (kBoxBytes / sizeof(float)), &params_.activation_map, coords,
                                       barrier);
@@ -60,9 +83,8 @@ public:
 
 private:
   Conv2dParams const& params_; ///< the kernel's __grid_constant__ parameters, where the tensor map must lie
-  int image_;
-  int pixel0_;
-  int channel0_; ///< the block's group's first input channel
+  PlaneBox boxes_[kBoxes];     ///< the tile's boxes
+  int channel0_;               ///< the block's group's first input channel
 };
 
 } // namespace detail

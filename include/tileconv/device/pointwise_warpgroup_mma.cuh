@@ -17,7 +17,8 @@ namespace tileconv {
 namespace detail {
 
 /// Accumulates a (WARPGROUP_OW pixels, BLOCK_OC channels) tile of the output in registers, with the interface of
-/// `WarpgroupMma`, except that `for_each` hands over four consecutive pixels of a channel at a time.
+/// `WarpgroupMma`, except that `for_each` hands over one box's four consecutive pixels of a channel at a time: a
+/// tile's boxes may lie in different images (`plane_box`), so the caller writes each box as a tile of its own.
 ///
 /// Which pixels a thread holds. The warpgroup's pixels are pairs h of 64-pixel wgmma slices 2h and 2h + 1, 128
 /// pixels a pair, 32 a warp: warp w's are the stage's box 4h + w (`PointwiseGather`). Lane (g = lane / 4,
@@ -33,6 +34,7 @@ template <class Policy> class PointwiseWarpgroupMma {
 public:
   static_assert(Policy::kMmasOw % 2 == 0, "a thread's four pixels lie in a pair of 64-pixel slices");
   using Accumulators = typename WarpgroupMma<Policy>::Accumulators;
+  static constexpr int kPairs = Policy::kMmasOw / 2; ///< pairs of 64-pixel slices: a box of this thread's each
 
   __device__ explicit PointwiseWarpgroupMma(int thread) {
     int const lane = thread % 32;
@@ -40,7 +42,8 @@ public:
     int const t = lane % 4;
     int const chunk = g / 2 + 4 * (g % 2); // L(g)
     int const box = thread / 128 * (Policy::WARPGROUP_OW / Gather::kBoxPixels) + thread / 32 % 4;
-    pixel0_ = box * Gather::kBoxPixels + 4 * chunk;
+    box0_ = box;
+    pixel_in_box_ = 4 * chunk;
     // channel rows t and t + 4 of the first k step (their swizzle phases, row % 8, are t and t + 4)
     low_rows_ = box * Gather::kBoxBytes + t * kRowBytes + (chunk ^ t) * 16;
     high_rows_ = box * Gather::kBoxBytes + (t + 4) * kRowBytes + (chunk ^ t ^ 4) * 16;
@@ -81,23 +84,23 @@ public:
     wgmma_wait<0>();
   }
 
-  /// Calls store(channel in tile, pixel in tile, float4 values) for each channel of this thread's accumulators and
-  /// each pair of slices: the channel's values at pixels pixel.. pixel + 3, pixel a multiple of 4.
-  template <class Store> __device__ void for_each(Accumulators const& acc, Store&& store) const {
+  /// Which of the tile's boxes holds this thread's pixels of slice pair `pair`.
+  __device__ int box(int pair) const { return box0_ + 4 * pair; }
+
+  /// Calls store(channel in tile, pixel in box, float4 values) for each channel of this thread's accumulators of
+  /// slice pair `pair`: the channel's values at pixels pixel.. pixel + 3 of box `box(pair)`, pixel a multiple of 4.
+  template <class Store> __device__ void for_each(Accumulators const& acc, int pair, Store&& store) const {
 #pragma unroll
-    for (int pair = 0; pair < Policy::kMmasOw / 2; ++pair) {
+    for (int j = 0; j < Policy::kMmasOc; ++j) {
 #pragma unroll
-      for (int j = 0; j < Policy::kMmasOc; ++j) {
+      for (int e = 0; e < Policy::kMmaN / 2; e += 4) {
 #pragma unroll
-        for (int e = 0; e < Policy::kMmaN / 2; e += 4) {
-#pragma unroll
-          for (int f = 0; f < 2; ++f) {
-            // elements e + f and e + f + 2 are rows g and g + 8 of channel 8 (e / 4) + 2 t + f
-            float const(&even)[Policy::kMmaN / 2] = acc[2 * pair][j];
-            float const(&odd)[Policy::kMmaN / 2] = acc[2 * pair + 1][j];
-            store(j * Policy::kMmaN + 2 * e + channel0_ + f, pixel0_ + pair * 128,
-                  make_float4(even[e + f], even[e + f + 2], odd[e + f], odd[e + f + 2]));
-          }
+        for (int f = 0; f < 2; ++f) {
+          // elements e + f and e + f + 2 are rows g and g + 8 of channel 8 (e / 4) + 2 t + f
+          float const(&even)[Policy::kMmaN / 2] = acc[2 * pair][j];
+          float const(&odd)[Policy::kMmaN / 2] = acc[2 * pair + 1][j];
+          store(j * Policy::kMmaN + 2 * e + channel0_ + f, pixel_in_box_,
+                make_float4(even[e + f], even[e + f + 2], odd[e + f], odd[e + f + 2]));
         }
       }
     }
@@ -106,10 +109,11 @@ public:
 private:
   static constexpr int kRowBytes = Gather::kBoxPixels * int(sizeof(float)); ///< one channel's row of a box
   static constexpr int kPairBytes = 4 * Gather::kBoxBytes;                  ///< 128 pixels: a pair of slices
-  int pixel0_;    ///< first of this thread's four pixels in the first pair, in the tile
-  int low_rows_;  ///< byte offset in a stage of this thread's 16 bytes of channel row t, first pair and k step
-  int high_rows_; ///< the same of channel row t + 4
-  int channel0_;  ///< channel 2t of accumulator element 0
+  int box0_;         ///< the tile's box of this thread's pixels in the first pair
+  int pixel_in_box_; ///< first of this thread's four pixels in its boxes
+  int low_rows_;     ///< byte offset in a stage of this thread's 16 bytes of channel row t, first pair and k step
+  int high_rows_;    ///< the same of channel row t + 4
+  int channel0_;     ///< channel 2t of accumulator element 0
 };
 
 } // namespace detail

@@ -44,7 +44,7 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
   static constexpr bool kPointwise = kGather == GatherKind::kPointwise;
   /// Whether one producer thread fills the stages by TMA copies alone (the channels-last and pointwise gathers),
   /// instead of every producer thread storing the activations it loaded.
-  static constexpr bool kCopiedActivations = kGather != GatherKind::kChannelTiled;
+  static constexpr bool kCopiedActivations = copies_by_tma(kGather);
   using Mma = std::conditional_t<kPointwise, PointwiseWarpgroupMma<Policy>, WarpgroupMma<Policy>>;
   using Gather = KMajorActivationGather<Policy>;
   using CopiedGather = std::conditional_t<kPointwise, PointwiseGather<Policy>, ChannelsLastGather<Policy>>;
@@ -154,11 +154,11 @@ private:
           tiles_(conv.filter + (std::int64_t{tile.group} * conv.gemm_m + tile.oc0) * conv.gemm_k +
                  std::int64_t{tile.k_tile_begin} * tile_rows_ * Policy::BLOCK_R) {}
 
-    /// Bytes of one k tile's copy.
-    __device__ std::uint32_t bytes() const { return bytes_; }
+    /// Bytes of one k tile's copy, which land on the stage's "full" barrier.
+    __device__ std::uint32_t full_bytes() const { return bytes_; }
 
     /// Starts the copy of the block's k tile `k_tile` into `stage` as one bulk copy, which completes on the stage's
-    /// "full" barrier by itself with `bytes()` transaction bytes, announced there before the phase can complete.
+    /// "full" barrier by itself with `full_bytes()` transaction bytes, announced there before the phase can complete.
     __device__ void copy(SharedStorage& smem, int stage, int k_tile) const {
       cuda::ptx::cp_async_bulk(cuda::ptx::space_cluster, cuda::ptx::space_global, smem.filter[stage],
                                tiles_ + std::int64_t{k_tile} * tile_rows_ * Policy::BLOCK_R, bytes_, &smem.full[stage]);
@@ -181,14 +181,14 @@ private:
     __device__ FilterTensorCopy(Conv2dParams const& conv, TileCoord const& tile)
         : conv_(conv), row0_(tile.group * conv.gemm_m + tile.oc0), k_tile_begin_(tile.k_tile_begin) {}
 
-    /// Bytes of one k tile's copy, zero-filled rows included.
-    __device__ static constexpr std::uint32_t bytes() { return kFilterStageBytes; }
+    /// None of its bytes land on the stage's "full" barrier: the rounding warp's arrival there follows them.
+    __device__ static constexpr std::uint32_t full_bytes() { return 0; }
 
-    /// Announces `bytes()` on the stage's "filter landed" barrier with the one arrival it waits for, then starts
-    /// the copy of the block's k tile `k_tile` into `stage`, which completes there by itself.
+    /// Announces the stage's bytes (zero-filled rows included) on its "filter landed" barrier with the one arrival
+    /// it waits for, then starts the copy of the block's k tile `k_tile` into `stage`, which completes there by itself.
     __device__ void copy(SharedStorage& smem, int stage, int k_tile) const {
       cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                           &smem.filter_landed[stage], bytes());
+                                           &smem.filter_landed[stage], std::uint32_t{kFilterStageBytes});
       std::int32_t const coords[2] = {(k_tile_begin_ + k_tile) * Policy::BLOCK_R, row0_};
       cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global, smem.filter[stage],
                                       &conv_.filter_map, coords, &smem.filter_landed[stage]);
@@ -227,7 +227,7 @@ private:
       } else if (thread == 0) {
         // announced before this thread's arrival, so that the phase cannot complete without the copy
         cuda::ptx::mbarrier_expect_tx(cuda::ptx::sem_relaxed, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                      &smem.full[stage], filter_image.bytes());
+                                      &smem.full[stage], filter_image.full_bytes());
         filter_image.copy(smem, stage, k_tile);
       }
       if (k_tile + 1 < k_tiles) {
@@ -282,8 +282,7 @@ private:
         // the arrival comes first: the phase cannot complete before the announced bytes have landed (the pointwise
         // gather's filter bytes land on their own barrier, and the stage is full once they are rounded)
         cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                             &smem.full[stage],
-                                             (kPointwise ? 0 : filter.bytes()) + CopiedGather::kTileBytes);
+                                             &smem.full[stage], filter.full_bytes() + CopiedGather::kTileBytes);
         filter.copy(smem, stage, k_tile - tile.k_tile_begin);
         gather.copy(smem.activation[stage], &smem.full[stage], cursor);
         gather.advance(cursor);
@@ -368,9 +367,31 @@ private:
           mbarrier_arrive(stages.empty(previous_stage));
         }
       }
-      OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)
-          .template write<Policy::BLOCK_OC, Policy::BLOCK_OW>([&](auto const& store) { mma.for_each(acc, store); });
+      if constexpr (kPointwise) {
+        write_boxes(params, tile, mma, acc);
+      } else {
+        OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)
+            .template write<Policy::BLOCK_OC, Policy::BLOCK_OW>([&](auto const& store) { mma.for_each(acc, store); });
+      }
     });
+  }
+
+  /// The pointwise consumers' output: a tile's boxes may lie in different images (`plane_box`), so each box of this
+  /// thread's pixels is written as a tile of its own, and boxes past the batch's not at all.
+  __device__ static void write_boxes(Params const& params, TileCoord const& tile, Mma const& mma,
+                                     typename Mma::Accumulators const& acc) {
+#pragma unroll
+    for (int pair = 0; pair < Mma::kPairs; ++pair) {
+      PlaneBox const box = plane_box(params.conv, tile.pixel0 / kPointwiseBoxPixels + mma.box(pair));
+      if (box.image < params.conv.batch) {
+        TileCoord box_tile = tile;
+        box_tile.image = box.image;
+        box_tile.pixel0 = box.pixel0;
+        OutputTileWriter<Epilogue>(params.conv, params.epilogue, box_tile)
+            .template write<Policy::BLOCK_OC, kPointwiseBoxPixels>(
+                [&](auto const& store) { mma.for_each(acc, pair, store); });
+      }
+    }
   }
 };
 

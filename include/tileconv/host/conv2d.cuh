@@ -180,6 +180,7 @@ public:
         if (encoded != Status::kSuccess) {
           return encoded;
         }
+        params.conv.plane_boxes = detail::FastDivmod(static_cast<int>(detail::pointwise_plane_boxes(args.problem)));
       }
       // workspace: [reordered filter, when it fits][channels-last input][split-K partials]; the first two from the
       // first 16-byte boundary with the channels-last gather, which reads both 16 bytes at a time

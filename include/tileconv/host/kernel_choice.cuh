@@ -117,8 +117,7 @@ constexpr int blocks_per_sm_by_registers(int registers, int threads, DeviceInfo 
 /// The candidate row of `policy` with `gather` on `arch` (kChannelsLast, kPointwise: its row of that gather; any
 /// other: its kAuto row), or null where the architecture does not list it so.
 constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, PolicyId policy, GatherKind gather) {
-  GatherKind const row_gather =
-      gather == GatherKind::kChannelsLast || gather == GatherKind::kPointwise ? gather : GatherKind::kAuto;
+  GatherKind const row_gather = copies_by_tma(gather) ? gather : GatherKind::kAuto;
   for (int i = 0; i < arch.candidate_count; ++i) {
     if (arch.candidates[i].policy == policy && arch.candidates[i].gather == row_gather) {
       return &arch.candidates[i];
@@ -220,8 +219,7 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     // (seed shape 11.7 ms instead of 4.3)
     // (the pointwise kernel rounds the filter stages it copies itself: no copy)
     shape->filter_copy_bytes = gather == GatherKind::kPointwise ? 0 : required_filter_copy_bytes<Policy>(problem);
-    shape->gather =
-        gather == GatherKind::kChannelsLast || gather == GatherKind::kPointwise ? gather : GatherKind::kAuto;
+    shape->gather = copies_by_tma(gather) ? gather : GatherKind::kAuto;
     // the workspace's parts, once per candidate: `estimate` runs for up to kMaxSplitK split counts of each
     shape->channels_last_bytes = gather == GatherKind::kChannelsLast ? channels_last_copy_bytes(problem) : 0;
     shape->partial_bytes = split_k_partial_bytes(problem);
@@ -505,9 +503,8 @@ inline Status plan_kernel_choice(Conv2dProblem const& problem, DeviceInfo const&
   }
   return with_policy(choice.policy, [&](auto policy) {
     using Policy = decltype(policy);
-    GatherKind const gather = choice.gather == GatherKind::kChannelsLast || choice.gather == GatherKind::kPointwise
-                                  ? choice.gather
-                                  : detail::auto_gather(problem, Policy::BLOCK_R);
+    GatherKind const gather =
+        detail::copies_by_tma(choice.gather) ? choice.gather : detail::auto_gather(problem, Policy::BLOCK_R);
     Status const status = make_launch_plan<Policy>(problem, device, plan, gather, choice.split_k);
     if (status != Status::kSuccess) {
       return status;

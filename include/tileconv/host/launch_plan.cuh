@@ -139,6 +139,8 @@ struct LaunchPlan {
                                          ///< 0 where the cost model did not choose the plan
 
   dim3 grid{1, 1, 1};    ///< x: pixel tiles of one image, y: channel tiles of one group, z: batch * groups * split_k
+                         ///< (the pointwise gather's: x pixel tiles of the whole batch, z groups, see
+                         ///< `make_launch_plan`)
   int threads = 0;       ///< per block
   int smem_bytes = 0;    ///< dynamic shared memory per block
   int sm_count = 0;      ///< of the device planned for
@@ -233,7 +235,7 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   // (some of them the channels-last one alone), and only they copy by TMA: the channels-last copy through a map that
   // must be able to describe it, the pointwise one 1 x 1 convs unsplit (its writer's 16-byte stores would need the
   // partial sums 16-byte aligned)
-  bool const by_copies = gather == GatherKind::kChannelsLast || gather == GatherKind::kPointwise;
+  bool const by_copies = detail::copies_by_tma(gather);
   bool const channel_tiled = gather == GatherKind::kChannelTiled || by_copies;
   if ((Policy::kWarpSpecialized ? !channel_tiled : by_copies) ||
       (gather == GatherKind::kChannelTiled && detail::channels_last_only<Policy>()) ||
@@ -243,7 +245,15 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
     return Status::kErrorNotSupported;
   }
   int const smem_bytes = Policy::kSmemBytes;
-  std::int64_t const pixel_tiles = (std::int64_t{problem.gemm_n()} + Policy::BLOCK_OW - 1) / Policy::BLOCK_OW;
+  // The pointwise gather's tiles are BLOCK_OW / 32 boxes of 32 pixels from the batch's planes in turn, so a tile may
+  // span images and only the plane's last box reaches past it (r50_1x1_c256_56: 784 tiles, not 32 images x 25 with
+  // the last half empty); x numbers them, and z holds the groups alone. Other gathers' tiles lie in one image.
+  bool const pointwise = gather == GatherKind::kPointwise;
+  std::int64_t const pixel_tiles =
+      pointwise ? (problem.batch * detail::pointwise_plane_boxes(problem) * detail::kPointwiseBoxPixels +
+                   Policy::BLOCK_OW - 1) /
+                      Policy::BLOCK_OW
+                : (std::int64_t{problem.gemm_n()} + Policy::BLOCK_OW - 1) / Policy::BLOCK_OW;
   if (smem_bytes > device.smem_per_block_optin) {
     return Status::kErrorSharedMemoryExceeded;
   }
@@ -252,7 +262,8 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   if (!detail::is_split_count(k_tiles, split_k)) {
     return Status::kErrorInvalidSplitK;
   }
-  std::int64_t const images_groups_splits = std::int64_t{problem.batch} * problem.groups * split_k;
+  std::int64_t const images_groups_splits =
+      pointwise ? std::int64_t{problem.groups} : std::int64_t{problem.batch} * problem.groups * split_k;
   if (pixel_tiles > device.max_grid[0] || channel_tiles > device.max_grid[1] ||
       images_groups_splits > device.max_grid[2]) {
     return Status::kErrorGridTooLarge;
@@ -287,8 +298,9 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   int const by_threads = device.max_threads_per_sm / Policy::kThreads;
   result.blocks_per_sm = std::max(0, std::min({by_smem, by_threads, device.max_blocks_per_sm}));
   result.occupancy_from_runtime = false;
-  result.useful_fraction = double(problem.gemm_m()) * problem.gemm_n() /
-                           (double(channel_tiles * Policy::BLOCK_OC) * double(pixel_tiles * Policy::BLOCK_OW));
+  double const covered_pixels = double(pixel_tiles * Policy::BLOCK_OW) * (pointwise ? 1 : problem.batch);
+  result.useful_fraction = double(problem.gemm_m()) * problem.gemm_n() * problem.batch /
+                           (double(channel_tiles * Policy::BLOCK_OC) * covered_pixels);
   *plan = result;
   return Status::kSuccess;
 }

@@ -8,6 +8,7 @@
 /// the host by the driver's cuTensorMapEncodeTiled (host/driver_entry_point.cuh).
 
 #include <tileconv/host/driver_entry_point.cuh>
+#include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>
 
@@ -20,17 +21,25 @@
 namespace tileconv {
 namespace detail {
 
+/// Boxes that cover one plane of `problem`'s input: the last one may reach past the plane, into the map's zero fill.
+constexpr std::int64_t pointwise_plane_boxes(Conv2dProblem const& problem) {
+  return (std::int64_t{problem.in_h} * problem.in_w + kPointwiseBoxPixels - 1) / kPointwiseBoxPixels;
+}
+
 /// Whether the pointwise gather applies to `problem`: a 1 x 1 filter at stride 1 without padding, so that output
 /// pixel p reads input pixel p of every channel (dilation does not matter); input channels per group a multiple of
 /// 32 (a k tile); and planes a multiple of 4 pixels, because the copy engine needs the map's strides (a channel's
 /// plane, an image) in multiples of 16 bytes and the output writer stores 4 pixels at a time. An image must also
-/// stay below the map's 2^40-byte strides, which `Conv2dProblem::validate`'s limits do not bound.
+/// stay below the map's 2^40-byte strides, which `Conv2dProblem::validate`'s limits do not bound, and the batch's
+/// boxes below 2^30 pixels, because the tiles number them in `int`, a tile past the last one included
+/// (`make_launch_plan`; 2^30 pixels of 32 channels are 128 GiB of input).
 constexpr bool pointwise_applies(Conv2dProblem const& problem) {
   std::int64_t const plane = std::int64_t{problem.in_h} * problem.in_w;
   return problem.filter_h == 1 && problem.filter_w == 1 && problem.stride_h == 1 && problem.stride_w == 1 &&
          problem.pad_h == 0 && problem.pad_w == 0 && problem.pad_bottom() == 0 && problem.pad_right() == 0 &&
          problem.in_channels_per_group() % 32 == 0 && plane % 4 == 0 &&
-         plane * problem.in_channels * std::int64_t{sizeof(float)} < (std::int64_t{1} << 40);
+         plane * problem.in_channels * std::int64_t{sizeof(float)} < (std::int64_t{1} << 40) &&
+         problem.batch * pointwise_plane_boxes(problem) * kPointwiseBoxPixels <= (std::int64_t{1} << 30);
 }
 
 /// Whether the pointwise gather can run with these tensors: the copy engine reads the input and the filter from 16-byte
@@ -64,7 +73,7 @@ inline Status encode_pointwise_maps(Conv2dProblem const& problem, float const* i
   cuuint64_t const input_dims[3] = {plane, static_cast<cuuint64_t>(problem.in_channels),
                                     static_cast<cuuint64_t>(problem.batch)};
   cuuint64_t const input_strides[2] = {plane * sizeof(float), plane * sizeof(float) * input_dims[1]};
-  cuuint32_t const input_box[3] = {32, 32, 1};
+  cuuint32_t const input_box[3] = {kPointwiseBoxPixels, 32, 1};
   std::uint64_t const reduction = static_cast<std::uint32_t>(problem.gemm_k());
   cuuint64_t const filter_dims[2] = {reduction, static_cast<cuuint64_t>(problem.out_channels)};
   cuuint64_t const filter_strides[1] = {reduction * sizeof(float)};

@@ -53,4 +53,17 @@ constexpr char const* to_string(GatherKind kind) {
   return "unknown";
 }
 
+namespace detail {
+
+/// Whether `gather` is one of the gathers by TMA copies (kChannelsLast, kPointwise): the warp-specialized policies'
+/// alone, each a row of its own in the launcher's policy table; kAuto's row covers the others.
+constexpr bool copies_by_tma(GatherKind gather) {
+  return gather == GatherKind::kChannelsLast || gather == GatherKind::kPointwise;
+}
+
+/// The pointwise gather's unit of copy and of tiling: a box of 32 consecutive pixels of a channel, 128 bytes, the
+/// 128-byte swizzle's row (device/pointwise_gather.cuh, host/pointwise_tensor_map.cuh).
+constexpr int kPointwiseBoxPixels = 32;
+
+} // namespace detail
 } // namespace tileconv
