@@ -63,8 +63,8 @@ struct Conv2dParams {
   int filter_h = 0;       ///< where a walk over consecutive taps moves to the next channel
   FastDivmod out_w;       ///< output pixel -> (p, q)
   FastDivmod groups;      ///< image * groups + group -> (image, group)
-  int batch = 0;
-  /// The pointwise gather's: box number -> (image, box of the plane), the batch's planes in ceil(gemm_n / 32) boxes
+  int batch = 0;          ///< images: the pointwise gather's writer skips the boxes past them
+  /// The pointwise gather's: box number -> (image, box of the plane), the batch's planes in ceil(plane / 32) boxes
   /// of 32 pixels each (device/pointwise_gather.cuh, `plane_box`); the launcher sets it.
   FastDivmod plane_boxes;
 

@@ -34,7 +34,8 @@ template <class Policy> class PointwiseWarpgroupMma {
 public:
   static_assert(Policy::kMmasOw % 2 == 0, "a thread's four pixels lie in a pair of 64-pixel slices");
   using Accumulators = typename WarpgroupMma<Policy>::Accumulators;
-  static constexpr int kPairs = Policy::kMmasOw / 2; ///< pairs of 64-pixel slices: a box of this thread's each
+  /// Pairs of 64-pixel slices; this thread's pixels of each lie in one box (`box`).
+  static constexpr int kPairs = Policy::kMmasOw / 2;
 
   __device__ explicit PointwiseWarpgroupMma(int thread) {
     int const lane = thread % 32;
