@@ -175,7 +175,7 @@ TEST_CASE("the pointwise gather is right and gives the same bits on every run", 
   INFO(describe(shape) << (one_sm ? ", planned for one SM" : ""));
   bool ran = false;
   for_each_runnable_table_policy([&](auto policy, std::string const& policy_name) {
-    if constexpr (detail::has_pointwise_gather<decltype(policy)>()) {
+    if constexpr (detail::has_plane_box_gathers<decltype(policy)>()) {
       using Launch = Conv2d<decltype(policy), GatherKind::kPointwise>;
       Conv2dHarness harness(shape, 733);
       DeviceInfo device = current_device_info();
@@ -192,6 +192,46 @@ TEST_CASE("the pointwise gather is right and gives the same bits on every run", 
   });
   if (!ran) {
     WARN("no policy with the pointwise gather runs on this device: it was not run");
+  }
+}
+
+TEST_CASE("the tap-shifted gather is right and gives the same bits on every run", "[gpu][conv2d][tap_shifted]") {
+  // The warp-specialized policies copying a stride-1 conv's NCHW input in place, boxes shifted by each tap: output
+  // rows fewer than the input's (no row padding), border rows that see only padding (pad 3 on a 3-row filter), a
+  // 5 x 5 filter on 108-pixel planes with a partial channel tile (K = 33), dilation (1, 3) with pad (1, 3), groups, a
+  // deep reduction (72 k tiles), a 1 x 1 filter, and a ResNet-50 3 x 3 layer. The output's first and last columns
+  // need the consumers' zeroing of pixels whose shifted column left the row. Every run poisons the output first; the
+  // second run must reproduce the first one's bits. Planned for the device as it is, and as if it had one SM.
+  std::string const name =
+      GENERATE(as<std::string>{}, "3x3 pad (0, 1): output rows fewer than the input's",
+               "3x3 pad (3, 1): border rows see only padding", "5x5 pad 2, 108-pixel planes, 3 images, K=33",
+               "dilation (1, 3), pad (1, 3)", "groups 2, 128 output channels per group", "deep reduction, C*R*S=2304",
+               "1x1", "ResNet-50 layer1 3x3");
+  bool const one_sm = GENERATE(false, true);
+  ShapeCase const& shape = require_shape(name);
+  INFO(describe(shape) << (one_sm ? ", planned for one SM" : ""));
+  bool ran = false;
+  for_each_runnable_table_policy([&](auto policy, std::string const& policy_name) {
+    if constexpr (detail::has_plane_box_gathers<decltype(policy)>()) {
+      using Launch = Conv2d<decltype(policy), GatherKind::kTapShifted>;
+      Conv2dHarness harness(shape, 757);
+      DeviceInfo device = current_device_info();
+      if (one_sm) {
+        device.sm_count = 1;
+      }
+      DeviceBuffer<unsigned char> workspace(static_cast<std::int64_t>(Launch::workspace_size(shape.problem, 1)));
+      Launcher const launcher{policy_name + " tap-shifted", [&](Conv2dArguments const& args, cudaStream_t stream) {
+                                Conv2dArguments with_workspace = args;
+                                with_workspace.workspace = workspace.data();
+                                with_workspace.workspace_bytes = workspace.bytes();
+                                return Launch::run(with_workspace, IdentityEpilogue{}, device, stream);
+                              }};
+      check_same_bits_twice(harness, launcher);
+      ran = true;
+    }
+  });
+  if (!ran) {
+    WARN("no policy with the tap-shifted gather runs on this device: it was not run");
   }
 }
 
@@ -216,7 +256,7 @@ TEST_CASE("the default launcher runs a 1 x 1 conv whose input is not 16-byte ali
                             }};
   CHECK(check_launch(harness, misaligned));
   for_each_runnable_table_policy([&](auto policy, std::string const& policy_name) {
-    if constexpr (detail::has_pointwise_gather<decltype(policy)>()) {
+    if constexpr (detail::has_plane_box_gathers<decltype(policy)>()) {
       INFO(policy_name);
       Conv2dArguments args = harness.arguments();
       args.input = input;

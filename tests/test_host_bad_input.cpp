@@ -655,6 +655,55 @@ TEST_CASE("bad-input matrix: the pointwise gather's tensors unaligned to 16 byte
   }
 }
 
+TEST_CASE("bad-input matrix: the tap-shifted gather's workspace and tensors unaligned to 16 bytes, and its problems",
+          "[validation][bad_input]") {
+  // Conv2d<WgmmaSpecializedThinPolicy, kTapShifted> reads the input by TMA and the filter's tile image from the
+  // workspace's start by bulk copies (both 16-byte aligned), and stores the output 16 bytes at a time; it cannot run
+  // without the tile image. The plan refuses what is not at stride 1 with output rows as wide as the input's on
+  // 4-pixel planes, and split-K.
+  using TapShifted = Conv2d<WgmmaSpecializedThinPolicy, GatherKind::kTapShifted>;
+  Conv2dProblem const problem = conv(2, 64, 12, 12, 96, 3, 3).pad(1, 1);
+  std::size_t const needed = TapShifted::workspace_size(problem, 1);
+  CHECK(needed == ::tileconv::detail::filter_copy_bytes(problem));
+  Status const planned = kBuiltForSm90a ? Status::kSuccess : Status::kErrorArchNotSupported;
+  Status const refused = kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported;
+  void* const good = fake_address(4 * kFakeBufferSpacing);
+  Conv2dArguments input_off_16 = with_workspace(good, needed, problem);
+  input_off_16.input = fake_address(1);
+  Conv2dArguments output_off_16 = with_workspace(good, needed, problem);
+  output_off_16.output = fake_address(3 * kFakeBufferSpacing + 2);
+  Conv2dArguments filter_off_16 = with_workspace(good, needed, problem); // the tile image is read, not the filter
+  filter_off_16.filter = fake_address(kFakeBufferSpacing + 3);
+  auto const needing = [&](Conv2dProblem const& other) {
+    return with_workspace(good, TapShifted::workspace_size(other, 1), other);
+  };
+  struct Row {
+    char const* what;
+    Conv2dArguments args;
+    int split_k;
+    Status expected;
+  };
+  Row const rows[] = {
+      {"enough workspace", with_workspace(good, needed, problem), 1, planned},
+      {"filter 3 floats past a 16-byte boundary", filter_off_16, 1, planned},
+      {"no workspace", with_workspace(nullptr, 0, problem), 1, Status::kErrorWorkspaceTooSmall},
+      {"one byte short", with_workspace(good, needed - 1, problem), 1, Status::kErrorWorkspaceTooSmall},
+      {"workspace 4 bytes past a 16-byte boundary", with_workspace(shifted(good, 4), needed, problem), 1,
+       Status::kErrorMisalignedPointer},
+      {"input 1 float past a 16-byte boundary", input_off_16, 1, Status::kErrorMisalignedPointer},
+      {"output 2 floats past a 16-byte boundary", output_off_16, 1, Status::kErrorMisalignedPointer},
+      {"split 2", with_workspace(good, TapShifted::workspace_size(problem, 2), problem), 2, refused},
+      {"no padding: 10-pixel output rows", needing(conv(2, 64, 12, 12, 96, 3, 3)), 1, refused},
+      {"stride 2", needing(conv(2, 64, 12, 12, 96, 3, 3).pad(1, 1).stride(2, 2)), 1, refused},
+      {"49-pixel planes", needing(conv(2, 64, 7, 7, 96, 3, 3).pad(1, 1)), 1, refused},
+      {"48 channels: no multiple of 32", needing(conv(2, 48, 12, 12, 96, 3, 3).pad(1, 1)), 1, refused},
+  };
+  for (Row const& row : rows) {
+    INFO(row.what);
+    CHECK(TapShifted::can_implement(row.args, h100(), row.split_k) == row.expected);
+  }
+}
+
 #if TILECONV_TEST_SPLIT_K
 TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K workspace",
           "[validation][bad_input]") {

@@ -56,7 +56,8 @@ Conv2dProblem bench_shape(char const* name) {
 bool lists(ArchPolicies const& arch, PolicyId id) {
   return detail::find_candidate(arch, id, GatherKind::kAuto) != nullptr ||
          detail::find_candidate(arch, id, GatherKind::kChannelsLast) != nullptr ||
-         detail::find_candidate(arch, id, GatherKind::kPointwise) != nullptr;
+         detail::find_candidate(arch, id, GatherKind::kPointwise) != nullptr ||
+         detail::find_candidate(arch, id, GatherKind::kTapShifted) != nullptr;
 }
 
 /// Whether `id` is among the candidates of `device`'s architecture.
@@ -85,8 +86,12 @@ void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::si
   if (choice.gather == GatherKind::kChannelsLast) { // the warp-specialized policies' alone
     CHECK(with_policy(choice.policy, [](auto policy) { return decltype(policy)::kWarpSpecialized; }));
   } else if (choice.gather == GatherKind::kPointwise) { // those of them that have it, on 1 x 1 convs, unsplit
-    CHECK(with_policy(choice.policy, [](auto policy) { return detail::has_pointwise_gather<decltype(policy)>(); }));
+    CHECK(with_policy(choice.policy, [](auto policy) { return detail::has_plane_box_gathers<decltype(policy)>(); }));
     CHECK(detail::pointwise_applies(problem));
+    CHECK(choice.split_k == 1);
+  } else if (choice.gather == GatherKind::kTapShifted) { // the same policies, at stride 1 on rows as wide, unsplit
+    CHECK(with_policy(choice.policy, [](auto policy) { return detail::has_plane_box_gathers<decltype(policy)>(); }));
+    CHECK(detail::tap_shifted_applies(problem));
     CHECK(choice.split_k == 1);
   } else {
     CHECK(choice.gather == GatherKind::kAuto);
@@ -106,8 +111,8 @@ void check_valid(Conv2dProblem const& problem, DeviceInfo const& device, std::si
   CHECK(plan.grid.x <= unsigned(device.max_grid[0]));
   CHECK(plan.grid.y <= unsigned(device.max_grid[1]));
   CHECK(plan.grid.z <= unsigned(device.max_grid[2]));
-  // the pointwise gather's tiles span the batch, its grid's z is the groups alone
-  std::int64_t const images = choice.gather == GatherKind::kPointwise ? 1 : problem.batch;
+  // the tiles of the gathers of plane boxes span the batch, their grid's z is the groups alone
+  std::int64_t const images = detail::copies_plane_boxes(choice.gather) ? 1 : problem.batch;
   CHECK(std::int64_t{plan.grid.z} == images * problem.groups * choice.split_k);
   CHECK(plan.blocks_per_sm >= 1);
   CHECK(plan.smem_bytes <= device.smem_per_block_optin);
@@ -173,16 +178,16 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
         CHECK(c.registers_analytic > 0);
         CHECK(c.step_us_alone >= c.step_us_shared); // several blocks never take less SM time per step than one
         CHECK(c.step_us_shared > 0.0);
-        // a row's gather: the channels-last one only for a warp-specialized policy, the pointwise one only for those
-        // that have it, the launcher's own (kAuto) only for a policy that has another, and each at most once per policy
+        // a row's gather: the channels-last one only for a warp-specialized policy, the pointwise and tap-shifted ones
+        // only for those that have them, the launcher's own (kAuto) only for a policy that has another, and each at
+        // most once per policy
         bool const specialized = with_policy(c.policy, [](auto policy) { return decltype(policy)::kWarpSpecialized; });
         bool const only_channels_last =
             with_policy(c.policy, [](auto policy) { return detail::channels_last_only<decltype(policy)>(); });
-        CHECK((c.gather == GatherKind::kAuto || c.gather == GatherKind::kChannelsLast ||
-               c.gather == GatherKind::kPointwise));
+        CHECK((c.gather == GatherKind::kAuto || detail::copies_by_tma(c.gather)));
         CHECK((c.gather != GatherKind::kChannelsLast || specialized));
-        CHECK((c.gather != GatherKind::kPointwise ||
-               with_policy(c.policy, [](auto policy) { return detail::has_pointwise_gather<decltype(policy)>(); })));
+        CHECK((!detail::copies_plane_boxes(c.gather) ||
+               with_policy(c.policy, [](auto policy) { return detail::has_plane_box_gathers<decltype(policy)>(); })));
         CHECK((c.gather != GatherKind::kAuto || !only_channels_last));
         CHECK(detail::find_candidate(*arch, c.policy, c.gather) == &c);
       }
@@ -413,7 +418,31 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
       if (choice.gather == GatherKind::kChannelsLast) {
         CHECK((choice.reason == choice_reason::kChannelsLast) != only_gather);
         KernelChoice const without = choose_kernel(shape.problem, h100(), choice.workspace_bytes - 1);
-        CHECK(without.gather == GatherKind::kAuto);
+        CHECK(without.gather != GatherKind::kChannelsLast);
+      }
+    }
+  }
+  SECTION("H100: the tap-shifted gather where the workspace holds the filter's tile image but not the input's copy") {
+    // docs/perf-notes.md, v29 (H200, back-to-back launches): with the tile image's workspace alone, r50_3x3_c64_56
+    // 0.0676 ms tap-shifted against 0.0914 on wgmma-narrow, dil2_c64_128 0.0856 against 0.1010, unet_c32_512 0.2551
+    // (32-channel tile) against 0.3824; r50_3x3_c128_28 0.0825 against 0.0570 on wgmma-specialized's register gather.
+    // With the input's copy, the channels-last gather measured faster on every one of them.
+    std::vector<std::string> const shifted = {"r50_3x3_c64_56", "dil2_c64_128", "unet_c32_512"};
+    for (tileconv_bench::Shape const& shape : bench_shapes()) {
+      INFO(shape.name);
+      CHECK(choose_kernel(shape.problem, h100(), kUnlimitedWorkspace).gather != GatherKind::kTapShifted);
+      KernelChoice const image_only = choose_kernel(shape.problem, h100(), detail::filter_copy_bytes(shape.problem));
+      bool const expected = kBuiltForSm90a && std::find(shifted.begin(), shifted.end(), shape.name) != shifted.end();
+      CHECK((image_only.gather == GatherKind::kTapShifted) == expected);
+      if (expected) {
+        CHECK(image_only.policy ==
+              (shape.name == "unet_c32_512" ? PolicyId::kWgmmaSpecializedThin : PolicyId::kWgmmaSpecializedNarrow));
+        CHECK(image_only.reason == choice_reason::kTapShifted);
+        CHECK(image_only.workspace_bytes == detail::filter_copy_bytes(shape.problem));
+        // the copy engine needs the input, the output and the workspace 16-byte aligned
+        KernelChoice const misaligned =
+            choose_kernel(shape.problem, h100(), detail::filter_copy_bytes(shape.problem), false);
+        CHECK(misaligned.gather != GatherKind::kTapShifted);
       }
     }
   }

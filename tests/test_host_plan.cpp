@@ -317,8 +317,8 @@ TEST_CASE("the pointwise gather: 1 x 1 convs at stride 1 without padding, 4-pixe
   CHECK(detail::pointwise_applies(conv(1, 1 << 16, 1 << 10, 1 << 11, 32, 1, 1))); // 2^37 floats
   CHECK_FALSE(detail::pointwise_applies(conv(1, 1 << 17, 1 << 10, 1 << 11, 32, 1, 1)));
   // the tiles number the batch's 32-pixel boxes in int: up to 2^30 pixels of them (a 36-pixel plane is 2 boxes)
-  CHECK(detail::pointwise_plane_boxes(conv(1, 32, 6, 6, 8, 1, 1)) == 2);
-  CHECK(detail::pointwise_plane_boxes(conv(1, 32, 8, 4, 8, 1, 1)) == 1);
+  CHECK(detail::output_plane_boxes(conv(1, 32, 6, 6, 8, 1, 1)) == 2);
+  CHECK(detail::output_plane_boxes(conv(1, 32, 8, 4, 8, 1, 1)) == 1);
   CHECK(detail::pointwise_applies(conv(1 << 15, 32, 32, 1024, 8, 1, 1)));          // 2^30 pixels
   CHECK_FALSE(detail::pointwise_applies(conv(1 << 15, 32, 36, 1024, 8, 1, 1)));    // 2^30 + 2^27
   CHECK(detail::pointwise_applies(conv(1 << 24, 32, 1, 36, 8, 1, 1)));             // 2^24 planes of 2 boxes
@@ -330,11 +330,11 @@ TEST_CASE("the pointwise gather: 1 x 1 convs at stride 1 without padding, 4-pixe
   CHECK_FALSE(detail::pointwise_aligned(aligned, aligned + 3, aligned));
   CHECK_FALSE(detail::pointwise_aligned(aligned, aligned, aligned + 2));
   // the policies: warp-specialized ones whose consumer warpgroups own 128-pixel multiples
-  CHECK(detail::has_pointwise_gather<WgmmaSpecializedNarrowPolicy>());
-  CHECK(detail::has_pointwise_gather<WgmmaSpecializedThinPolicy>());
-  CHECK_FALSE(detail::has_pointwise_gather<WgmmaSpecializedPolicy>());      // 2 consumers of 64 pixels
-  CHECK_FALSE(detail::has_pointwise_gather<WgmmaSpecializedSmallPolicy>()); // 64 pixels
-  CHECK_FALSE(detail::has_pointwise_gather<WgmmaNarrowPolicy>());
+  CHECK(detail::has_plane_box_gathers<WgmmaSpecializedNarrowPolicy>());
+  CHECK(detail::has_plane_box_gathers<WgmmaSpecializedThinPolicy>());
+  CHECK_FALSE(detail::has_plane_box_gathers<WgmmaSpecializedPolicy>());      // 2 consumers of 64 pixels
+  CHECK_FALSE(detail::has_plane_box_gathers<WgmmaSpecializedSmallPolicy>()); // 64 pixels
+  CHECK_FALSE(detail::has_plane_box_gathers<WgmmaNarrowPolicy>());
   if (kBuiltForSm90a) {
     LaunchPlan plan;
     CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise) ==
@@ -358,6 +358,62 @@ TEST_CASE("the pointwise gather: 1 x 1 convs at stride 1 without padding, 4-pixe
     CHECK(make_launch_plan<WgmmaSpecializedPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise) ==
           Status::kErrorNotSupported);
     CHECK(make_launch_plan<WgmmaNarrowPolicy>(pointwise, h100(), &plan, GatherKind::kPointwise) ==
+          Status::kErrorNotSupported);
+  }
+}
+
+TEST_CASE("the tap-shifted gather: stride 1, output rows as wide as the input's, 4-pixel planes, unsplit", "[plan]") {
+  Conv2dProblem const shifted = conv(2, 64, 28, 28, 96, 3, 3).pad(1, 1);
+  CHECK(detail::tap_shifted_applies(shifted));
+  CHECK(detail::tap_shifted_applies(conv(2, 64, 28, 28, 96, 1, 1)));                            // 1 x 1 as well
+  CHECK(detail::tap_shifted_applies(conv(8, 64, 128, 128, 64, 3, 3).pad(2, 2).dilation(2, 2))); // dil2_c64_128
+  CHECK(detail::tap_shifted_applies(conv(2, 32, 10, 8, 24, 3, 3).pad(0, 1))); // 8 x 8 output of 10 x 8 input
+  CHECK(detail::tap_shifted_applies(conv(2, 32, 6, 12, 16, 3, 3).pad(3, 1))); // 10 x 12 output
+  CHECK(detail::tap_shifted_applies(conv(2, 32, 18, 32, 24, 3, 3).pad(1, 3).dilation(1, 3)));
+  CHECK_FALSE(detail::tap_shifted_applies(conv(2, 64, 28, 28, 96, 3, 3))); // 26-pixel output rows
+  CHECK_FALSE(detail::tap_shifted_applies(conv(2, 64, 28, 28, 96, 3, 3).pad(1, 1).stride(2, 2)));
+  CHECK_FALSE(detail::tap_shifted_applies(conv(2, 64, 28, 28, 96, 3, 3).pad(1, 1).stride(2, 1)));
+  CHECK_FALSE(detail::tap_shifted_applies(conv(2, 64, 7, 7, 96, 3, 3).pad(1, 1)));   // 49-pixel planes
+  CHECK_FALSE(detail::tap_shifted_applies(conv(2, 64, 14, 14, 96, 3, 3).pad(1, 1))); // 14-pixel rows
+  CHECK_FALSE(detail::tap_shifted_applies(conv(2, 48, 28, 28, 96, 3, 3).pad(1, 1))); // no 32-channel tiles
+  Conv2dProblem padded_right = conv(2, 64, 28, 28, 96, 3, 3).pad(1, 1);
+  padded_right.pad_w_end = 2; // 29-pixel output rows
+  CHECK_FALSE(detail::tap_shifted_applies(padded_right));
+  // the shifted boxes' coordinates stay within int: the plane, plus the rows a tap reaches past it (2^28-pixel
+  // input planes of 4096-pixel rows, the last tap 458750 or 458752 rows down: 2^31 - 4096 or 2^31 + 4096 pixels)
+  Conv2dProblem const near_int = conv(1, 32, 1 << 16, 1 << 12, 8, 3, 3).pad(196608, 1).dilation(229375, 1);
+  Conv2dProblem const past_int = conv(1, 32, 1 << 16, 1 << 12, 8, 3, 3).pad(196609, 1).dilation(229376, 1);
+  REQUIRE(near_int.validate() == Status::kSuccess);
+  REQUIRE(past_int.validate() == Status::kSuccess);
+  CHECK(detail::tap_shifted_applies(near_int));
+  CHECK_FALSE(detail::tap_shifted_applies(past_int));
+  // 16-byte aligned input, output and workspace (a null workspace is refused by the workspace check instead)
+  float* const aligned = reinterpret_cast<float*>(std::uintptr_t{1} << 20);
+  CHECK(detail::tap_shifted_aligned(aligned, aligned + 4, aligned + 8));
+  CHECK(detail::tap_shifted_aligned(aligned, aligned + 4, nullptr));
+  CHECK_FALSE(detail::tap_shifted_aligned(aligned + 1, aligned, aligned));
+  CHECK_FALSE(detail::tap_shifted_aligned(aligned, aligned + 2, aligned));
+  CHECK_FALSE(detail::tap_shifted_aligned(aligned, aligned, aligned + 3));
+  if (kBuiltForSm90a) {
+    LaunchPlan plan;
+    CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(shifted, h100(), &plan, GatherKind::kTapShifted) ==
+          Status::kSuccess);
+    CHECK(plan.gather == GatherKind::kTapShifted);
+    CHECK(plan.k_tiles == 18); // 2 channel tiles x 9 taps
+    CHECK(plan.grid.x == 13);  // as the pointwise gather's: 4 boxes a tile over 2 planes of 25
+    CHECK(plan.grid.y == 2);
+    CHECK(plan.grid.z == 1);
+    // the output plane's boxes: 8 x 8 output of a 10 x 8 input is 2 boxes an image
+    CHECK(make_launch_plan<WgmmaSpecializedThinPolicy>(conv(3, 32, 10, 8, 24, 3, 3).pad(0, 1), h100(), &plan,
+                                                       GatherKind::kTapShifted) == Status::kSuccess);
+    CHECK(plan.grid.x == 2); // 6 boxes, 4 a tile
+    CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(shifted, h100(), &plan, GatherKind::kTapShifted, 2) ==
+          Status::kErrorNotSupported);
+    CHECK(make_launch_plan<WgmmaSpecializedNarrowPolicy>(conv(2, 64, 28, 28, 96, 3, 3), h100(), &plan,
+                                                         GatherKind::kTapShifted) == Status::kErrorNotSupported);
+    CHECK(make_launch_plan<WgmmaSpecializedPolicy>(shifted, h100(), &plan, GatherKind::kTapShifted) ==
+          Status::kErrorNotSupported);
+    CHECK(make_launch_plan<WgmmaNarrowPolicy>(shifted, h100(), &plan, GatherKind::kTapShifted) ==
           Status::kErrorNotSupported);
   }
 }
@@ -390,6 +446,7 @@ TEST_CASE("to_string(GatherKind) names each kind", "[plan]") {
   CHECK(std::string(to_string(GatherKind::kChannelTiled)) == "channel-tiled");
   CHECK(std::string(to_string(GatherKind::kChannelsLast)) == "channels-last");
   CHECK(std::string(to_string(GatherKind::kPointwise)) == "pointwise");
+  CHECK(std::string(to_string(GatherKind::kTapShifted)) == "tap-shifted");
 }
 
 } // namespace test

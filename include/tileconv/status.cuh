@@ -19,7 +19,8 @@ enum class Status {
   kErrorProblemTooLarge,      ///< an input or output plane, or the filter, has 2^31 elements or more
   kErrorNullPointer,          ///< input, filter or output is null
   kErrorMisalignedPointer,    ///< a tensor pointer is not aligned to its element size (with the pointwise gather:
-                              ///< the input or output not to 16 bytes)
+                              ///< the input, filter or output not to 16 bytes; with the tap-shifted one the input,
+                              ///< output or workspace)
   kErrorOverlappingBuffers,   ///< the output overlaps the input, filter or bias
   kErrorGridTooLarge,         ///< the launch grid exceeds the device's grid limits
   kErrorSharedMemoryExceeded, ///< the tile policy needs more shared memory per block than the device allows
@@ -55,8 +56,8 @@ constexpr char const* to_string(Status status) {
   case Status::kErrorNullPointer:
     return "null pointer: input, filter and output must be device pointers";
   case Status::kErrorMisalignedPointer:
-    return "misaligned pointer: tensors must be aligned to 4 bytes (float); the pointwise gather's input and output "
-           "to 16 bytes";
+    return "misaligned pointer: tensors must be aligned to 4 bytes (float); the pointwise gather's input, filter and "
+           "output to 16 bytes, the tap-shifted gather's input, output and workspace";
   case Status::kErrorOverlappingBuffers:
     return "overlapping buffers: the output must not overlap the input, filter or bias";
   case Status::kErrorGridTooLarge:

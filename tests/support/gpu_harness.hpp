@@ -270,9 +270,9 @@ template <class Policy, GatherKind kGather = GatherKind::kAuto> Launcher policy_
     launcher.launch = [device](Conv2dArguments const& args, cudaStream_t stream) {
       return Conv2d<Policy, kGather>::run(args, device, stream);
     };
-    if constexpr (kGather == GatherKind::kChannelsLast) {
-      // it applies where the channel-tiled gather does, and only with the caller's workspace (a launcher shared by
-      // threads or captured into a graph cannot allocate one of its own)
+    if constexpr (kGather == GatherKind::kChannelsLast || kGather == GatherKind::kTapShifted) {
+      // it applies where its gather does, and only with the caller's workspace (a launcher shared by threads or
+      // captured into a graph cannot allocate one of its own)
       launcher.needs_workspace = true;
       launcher.applies = [device](Conv2dArguments const& args) {
         Status const status = Conv2d<Policy, kGather>::can_implement(args, device);
@@ -302,8 +302,9 @@ template <class Policy> std::vector<Launcher> gather_launchers(std::string const
     };
     if constexpr (Policy::kWarpSpecialized) { // its producers have the channel-tiled gathers alone
       launchers.push_back(policy_launcher<Policy, GatherKind::kChannelsLast>("Conv2d<" + policy_name + ">"));
-      if constexpr (::tileconv::detail::has_pointwise_gather<Policy>()) {
+      if constexpr (::tileconv::detail::has_plane_box_gathers<Policy>()) {
         launchers.push_back(policy_launcher<Policy, GatherKind::kPointwise>("Conv2d<" + policy_name + ">"));
+        launchers.push_back(policy_launcher<Policy, GatherKind::kTapShifted>("Conv2d<" + policy_name + ">"));
       }
     } else {
       launchers.push_back(policy_launcher<Policy, GatherKind::kAnalytic>("Conv2d<" + policy_name + ">"));
@@ -313,7 +314,7 @@ template <class Policy> std::vector<Launcher> gather_launchers(std::string const
 }
 
 /// The workspace the channels-last launchers of `shipped_launchers` need for `problem` (0 where none runs here), so
-/// that a test can offer it to every launcher.
+/// that a test can offer it to every launcher; the tap-shifted ones need less (the filter's tile image alone).
 inline std::size_t channels_last_workspace_bytes(Conv2dProblem const& problem) {
   std::size_t bytes = 0;
   for_each_runnable_table_policy([&](auto policy, std::string const&) {

@@ -14,8 +14,8 @@ namespace tileconv {
 namespace detail {
 
 /// Kernel parameters of one conv2d launch. Grid: x = output-pixel tiles of one image, y = output-channel tiles
-/// of one group, z = (image * groups + group) * split_k + split; with the pointwise gather, x = tiles of 32-pixel boxes
-/// of the whole batch (`plane_boxes`), z = group.
+/// of one group, z = (image * groups + group) * split_k + split; with the gathers of plane boxes, x = tiles of 32-pixel
+/// boxes of the whole batch (`plane_boxes`), z = group.
 struct Conv2dParams {
   float const* input = nullptr;
   float const* filter = nullptr;
@@ -53,19 +53,21 @@ struct Conv2dParams {
 
   /// The TMA descriptors of the gathers by copies, read in place by the copies, so the kernel's parameters are
   /// `__grid_constant__`; other gathers leave them zero. activation_map: the channels-last gather's, of the input's
-  /// NHWC copy in im2col mode (host/im2col_tensor_map.cuh), or the pointwise gather's, of the NCHW input in tiled mode;
-  /// filter_map: the pointwise gather's, of the filter as given (host/pointwise_tensor_map.cuh).
+  /// NHWC copy in im2col mode (host/im2col_tensor_map.cuh), or the gathers' of plane boxes, of the NCHW input in tiled
+  /// mode; filter_map: the pointwise gather's, of the filter as given; halo_map: the tap-shifted gather's, of the NCHW
+  /// input in boxes of 4 pixels (host/plane_box_tensor_map.cuh).
   CUtensorMap activation_map{};
   CUtensorMap filter_map{};
+  CUtensorMap halo_map{};
 
   FastDivmod filter_taps; ///< reduction index -> (channel, tap), tap = r * filter_w + s
   FastDivmod filter_w;    ///< tap -> (r, s)
   int filter_h = 0;       ///< where a walk over consecutive taps moves to the next channel
   FastDivmod out_w;       ///< output pixel -> (p, q)
   FastDivmod groups;      ///< image * groups + group -> (image, group)
-  int batch = 0;          ///< images: the pointwise gather's writer skips the boxes past them
-  /// The pointwise gather's: box number -> (image, box of the plane), the batch's planes in ceil(plane / 32) boxes
-  /// of 32 pixels each (device/pointwise_gather.cuh, `plane_box`); the launcher sets it.
+  int batch = 0;          ///< images: the writer of plane boxes skips the boxes past them
+  /// The gathers' of plane boxes: box number -> (image, box of the plane), the batch's output planes in ceil(plane /
+  /// 32) boxes of 32 pixels each (device/plane_box_gather.cuh, `plane_box`); the launcher sets it.
   FastDivmod plane_boxes;
 
   /// The plan's grid of tiles, for kernels whose blocks walk it (`tile_of(params, tile)`): tile t is grid block

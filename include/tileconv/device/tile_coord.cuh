@@ -10,8 +10,8 @@ namespace detail {
 
 /// The output tile of one block: `BLOCK_OC` channels from `oc0` of group `group`, `BLOCK_OW` flattened pixels
 /// from `pixel0` of image `image`, reduced over the k tiles [k_tile_begin, k_tile_end) of split `split`. With the
-/// pointwise gather, whose tiles may span images, image is 0 and pixel0 counts the 32-pixel boxes of the whole batch's
-/// planes (`plane_box`, device/pointwise_gather.cuh): the tile is boxes pixel0 / 32...
+/// gathers of plane boxes, whose tiles may span images, image is 0 and pixel0 counts the 32-pixel boxes of the whole
+/// batch's planes (`plane_box`, device/plane_box_gather.cuh): the tile is boxes pixel0 / 32...
 struct TileCoord {
   int image;
   int group;

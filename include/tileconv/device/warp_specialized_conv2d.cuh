@@ -9,8 +9,8 @@
 #include <tileconv/device/filter_tile_loader.cuh>
 #include <tileconv/device/k_major_activation_gather.cuh>
 #include <tileconv/device/mbarrier.cuh>
-#include <tileconv/device/pointwise_gather.cuh>
-#include <tileconv/device/pointwise_warpgroup_mma.cuh>
+#include <tileconv/device/plane_box_gather.cuh>
+#include <tileconv/device/plane_box_warpgroup_mma.cuh>
 #include <tileconv/device/ptx.cuh>
 #include <tileconv/device/shared_storage.cuh>
 #include <tileconv/device/tile_coord.cuh>
@@ -30,24 +30,30 @@ namespace detail {
 /// @tparam Policy   a `WarpSpecializedTilePolicy`
 /// @tparam kGather  the producers' gather of 32 channels (of one tap): kChannelTiled from the NCHW input through
 ///                  registers into K-major stages; kChannelsLast by TMA im2col copies from the launcher's NHWC copy of
-///                  the input into K-major stages; kPointwise (1 x 1 filters) by TMA tiled copies of the NCHW input
-///                  itself into pixel-major stages, from which the consumers load A into registers
+///                  the input into K-major stages; kPointwise (1 x 1 filters) and kTapShifted (stride 1, output rows
+///                  as wide as the input's) by TMA tiled copies of the NCHW input itself into pixel-major stages, from
+///                  which the consumers load A into registers
 /// @tparam Epilogue the functor applied to each conv + bias value before it is stored
 template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializedConv2d {
   static_assert(kGather == GatherKind::kChannelTiled || kGather == GatherKind::kChannelsLast ||
-                    kGather == GatherKind::kPointwise,
-                "the warp-specialized kernel has the channel-tiled, channels-last and pointwise gathers only (input "
-                "channels per group a multiple of 32)");
+                    copies_plane_boxes(kGather),
+                "the warp-specialized kernel has the channel-tiled, channels-last, pointwise and tap-shifted gathers "
+                "only (input channels per group a multiple of 32)");
   static constexpr int kThreads = Policy::kThreads;
   static constexpr bool kNeedsSm90a = true;
   static constexpr int kMinBlocksPerSm = Policy::MIN_BLOCKS;
   static constexpr bool kPointwise = kGather == GatherKind::kPointwise;
-  /// Whether one producer thread fills the stages by TMA copies alone (the channels-last and pointwise gathers),
-  /// instead of every producer thread storing the activations it loaded.
+  /// Whether the stages are plane boxes of the NCHW input (the pointwise and tap-shifted gathers), whose consumers load
+  /// A into registers.
+  static constexpr bool kPlaneBoxes = copies_plane_boxes(kGather);
+  /// Whether one producer thread fills the stages by TMA copies alone (the channels-last gather and those of plane
+  /// boxes), instead of every producer thread storing the activations it loaded.
   static constexpr bool kCopiedActivations = copies_by_tma(kGather);
-  using Mma = std::conditional_t<kPointwise, PointwiseWarpgroupMma<Policy>, WarpgroupMma<Policy>>;
+  using Mma = std::conditional_t<
+      kPointwise, PlaneBoxWarpgroupMma<Policy>,
+      std::conditional_t<kGather == GatherKind::kTapShifted, TapShiftedWarpgroupMma<Policy>, WarpgroupMma<Policy>>>;
   using Gather = KMajorActivationGather<Policy>;
-  using CopiedGather = std::conditional_t<kPointwise, PointwiseGather<Policy>, ChannelsLastGather<Policy>>;
+  using CopiedGather = std::conditional_t<kPlaneBoxes, PlaneBoxGather<Policy, kGather>, ChannelsLastGather<Policy>>;
   using Params = Conv2dKernelParams<Epilogue>;
   static constexpr int kStages = Policy::STAGES;
   static constexpr std::uint32_t kFilterStageBytes = Policy::kFilterStageFloats * sizeof(float);
@@ -67,6 +73,7 @@ template <class Policy, GatherKind kGather, class Epilogue> struct WarpSpecializ
   struct SharedStorage {
     float filter[kStages][Policy::kFilterStageFloats];
     float activation[kStages][Policy::kActivationStageFloats];
+    float halo[kStages][Policy::kHaloFloats]; ///< the tap-shifted gather's: the pixels next to the tile's boxes
     std::uint64_t full[kStages];  ///< completes when the stage's copies have landed and its producers arrived
     std::uint64_t empty[kStages]; ///< completes when every consumer warp's wgmma have finished reading the stage
     std::uint64_t filter_landed[kStages]; ///< the pointwise gather's: completes when the stage's filter copy has
@@ -143,7 +150,8 @@ private:
     std::uint32_t activation_;
   };
 
-  /// Thread 0's copies of this block's filter tiles from the launcher's tile image: rows oc0.. of the group, tile_rows
+  /// Thread 0's copies of this block's filter tiles from the launcher's tile image (the channels-last and tap-shifted
+  /// gathers, and the register gather's given the image): rows oc0.. of the group, tile_rows
   /// (the last channel tile may hold fewer than BLOCK_OC; wgmma reads stale rows past them into accumulators the
   /// writer skips) of 128 bytes per k tile.
   class FilterImageCopy {
@@ -262,7 +270,8 @@ private:
   /// The producer thread of the gathers by copies: for each k tile of each of the block's tiles, in one ring of
   /// stages, waits until the consumers have freed its stage, announces the copies' bytes on the stage's "full"
   /// barrier with its arrival, then starts the filter tile's copy (a bulk copy from the tile image with the
-  /// channels-last gather, a TMA copy from the filter itself with the pointwise one) and the activations' TMA copies.
+  /// channels-last and tap-shifted gathers, a TMA copy from the filter itself with the pointwise one) and the
+  /// activations' TMA copies.
   /// All complete on the barrier by themselves, so up to all the stages the consumers do not hold are in flight at
   /// once, across the end of a tile too.
   __device__ static void produce_by_copies(Conv2dParams const& conv, SharedStorage& smem) {
@@ -284,7 +293,11 @@ private:
         cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
                                              &smem.full[stage], filter.full_bytes() + CopiedGather::kTileBytes);
         filter.copy(smem, stage, k_tile - tile.k_tile_begin);
-        gather.copy(smem.activation[stage], &smem.full[stage], cursor);
+        if constexpr (kPlaneBoxes) {
+          gather.copy(smem.activation[stage], smem.halo[stage], &smem.full[stage], cursor);
+        } else {
+          gather.copy(smem.activation[stage], &smem.full[stage], cursor);
+        }
         gather.advance(cursor);
         ring.advance();
       }
@@ -325,8 +338,8 @@ private:
   /// A consumer warpgroup: for each of the block's tiles, for each k tile, waits until its stage is full, issues its
   /// wgmma, then waits for the previous tile's wgmma (one group stays in flight) and frees that tile's stage; the
   /// last stage is freed once its wgmma are done, before the output writer, so that the producers can fill it with
-  /// the next tile's operands meanwhile. With the pointwise gather, whose A operand goes through registers, each
-  /// stage's wgmma are waited for at once and the stage freed then (see `PointwiseWarpgroupMma::accumulate`).
+  /// the next tile's operands meanwhile. With the gathers of plane boxes, whose A operand goes through registers, each
+  /// stage's wgmma are waited for at once and the stage freed then (see `PlaneBoxWarpgroupMma::accumulate`).
   __device__ static void consume(Params const& params, int thread, SharedStorage& smem) {
     Mma const mma(thread);
     bool const releases = thread % 32 == 0; // one arrival per consumer warp
@@ -337,14 +350,17 @@ private:
     for_each_tile(params.conv, [&](TileCoord const& tile) {
       typename Mma::Accumulators acc;
       Mma::clear(acc);
-      if constexpr (kPointwise) {
+      if constexpr (kPlaneBoxes) {
+        typename Mma::Walk walk = mma.walk(params.conv, tile);
         for (int k_tile = tile.k_tile_begin; k_tile < tile.k_tile_end; ++k_tile) {
           int const stage = ring.stage;
           mbarrier_wait_parity(stages.full(stage), ring.phase);
-          mma.accumulate(filter + stage * (kFilterStageBytes / 16), smem.activation[stage], acc);
+          mma.accumulate(filter + stage * (kFilterStageBytes / 16), smem.activation[stage], smem.halo[stage], walk,
+                         acc);
           if (releases) {
             mbarrier_arrive(stages.empty(stage));
           }
+          walk.advance();
           ring.advance();
         }
       } else {
@@ -367,7 +383,7 @@ private:
           mbarrier_arrive(stages.empty(previous_stage));
         }
       }
-      if constexpr (kPointwise) {
+      if constexpr (kPlaneBoxes) {
         write_boxes(params, tile, mma, acc);
       } else {
         OutputTileWriter<Epilogue>(params.conv, params.epilogue, tile)
@@ -376,19 +392,19 @@ private:
     });
   }
 
-  /// The pointwise consumers' output: a tile's boxes may lie in different images (`plane_box`), so each box of this
-  /// thread's pixels is written as a tile of its own, and boxes past the batch's not at all.
+  /// The output of the consumers of plane boxes: a tile's boxes may lie in different images (`plane_box`), so each box
+  /// of this thread's pixels is written as a tile of its own, and boxes past the batch's not at all.
   __device__ static void write_boxes(Params const& params, TileCoord const& tile, Mma const& mma,
                                      typename Mma::Accumulators const& acc) {
 #pragma unroll
     for (int pair = 0; pair < Mma::kPairs; ++pair) {
-      PlaneBox const box = plane_box(params.conv, tile.pixel0 / kPointwiseBoxPixels + mma.box(pair));
+      PlaneBox const box = plane_box(params.conv, tile.pixel0 / kPlaneBoxPixels + mma.box(pair));
       if (box.image < params.conv.batch) {
         TileCoord box_tile = tile;
         box_tile.image = box.image;
         box_tile.pixel0 = box.pixel0;
         OutputTileWriter<Epilogue>(params.conv, params.epilogue, box_tile)
-            .template write<Policy::BLOCK_OC, kPointwiseBoxPixels>(
+            .template write<Policy::BLOCK_OC, kPlaneBoxPixels>(
                 [&](auto const& store) { mma.for_each(acc, pair, store); });
       }
     }

@@ -61,7 +61,8 @@ private:
     }
     /// Four consecutive pixels of a channel, from `pixel_in_tile`, a multiple of 4, as one 16-byte store: for
     /// launches whose planes are a multiple of 4 pixels (so that the four lie all inside the plane or all past it)
-    /// and whose destination is 16-byte aligned (the pointwise gather's, see `GatherKind::kPointwise`).
+    /// and whose destination is 16-byte aligned (the gathers' of plane boxes, see `GatherKind::kPointwise`,
+    /// `kTapShifted`).
     __device__ void operator()(int channel_in_tile, int pixel_in_tile, float4 values) const {
       writer.store<kOutput, kInside>(channel_in_tile, pixel_in_tile, values);
     }

@@ -83,7 +83,7 @@ inline AutotuneKey autotune_key(DeviceInfo const& device, Conv2dArguments const&
                 p.groups,
                 workspace_bucket(p, args.workspace, args.workspace_bytes),
                 holds_channels_last_copy(p, args.workspace, args.workspace_bytes),
-                pointwise_aligned(args.input, args.filter, args.output)};
+                plane_boxes_aligned(args)};
   return key;
 }
 
@@ -182,7 +182,7 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
 
   std::size_t const workspace_bytes = args.workspace != nullptr ? args.workspace_bytes : 0;
   KernelChoice candidates[kAutotuneCandidates];
-  bool const aligned_16 = detail::pointwise_aligned(args.input, args.filter, args.output);
+  bool const aligned_16 = detail::plane_boxes_aligned(args);
   int const count =
       kernel_candidates(args.problem, device, workspace_bytes, candidates, kAutotuneCandidates, aligned_16);
   if (count == 0) {

@@ -17,7 +17,7 @@
 #include <tileconv/host/im2col_tensor_map.cuh>
 #include <tileconv/host/kernel_choice.cuh>
 #include <tileconv/host/launch_plan.cuh>
-#include <tileconv/host/pointwise_tensor_map.cuh>
+#include <tileconv/host/plane_box_tensor_map.cuh>
 #include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/default_policies.cuh>
 #include <tileconv/policy/gather_kind.cuh>
@@ -52,13 +52,16 @@ template <class Policy, GatherKind kGather = GatherKind::kAuto> class Conv2d {
                 "the channels-last gather is the warp-specialized policies' alone");
   static_assert(kGather != GatherKind::kChannelTiled || !detail::channels_last_only<Policy>(),
                 "this warp-specialized policy has the channels-last gather alone");
-  static_assert(kGather != GatherKind::kPointwise || detail::has_pointwise_gather<Policy>(),
-                "the pointwise gather is the warp-specialized policies' whose consumer warpgroups own 128-pixel "
-                "multiples");
+  static_assert(!detail::copies_plane_boxes(kGather) || detail::has_plane_box_gathers<Policy>(),
+                "the pointwise and tap-shifted gathers are the warp-specialized policies' whose consumer warpgroups "
+                "own 128-pixel multiples");
   /// Whether the launch reads the input's channels-last copy: kGather kChannelsLast, or kAuto on a policy that has
   /// no other gather.
   static constexpr bool kReadsChannelsLast =
       kGather == GatherKind::kChannelsLast || (kGather == GatherKind::kAuto && detail::channels_last_only<Policy>());
+  /// Whether the launch cannot run without the filter's tile image in the workspace: the channels-last and
+  /// tap-shifted gathers, whose single producer thread copies each filter stage from it.
+  static constexpr bool kNeedsFilterImage = kReadsChannelsLast || kGather == GatherKind::kTapShifted;
 
 public:
   /// The gather `problem` runs with: kGather, or for kAuto the channel-tiled one wherever it applies (its
@@ -76,17 +79,18 @@ public:
   /// Workspace bytes of the fastest launch with `split_k` splits: the filter reordered for the channel-tiled
   /// gather (see device/filter_reorder.cuh), for the channels-last gather the input's channels-last copy, then, with
   /// split_k > 1, one float per output element and split. Less still runs (`workspace_used`), except with the
-  /// channels-last gather, which needs all of it. The pointwise gather needs none: it reads the filter as given.
+  /// channels-last and tap-shifted gathers, which need all of it. The pointwise gather needs none: it reads the filter
+  /// as given.
   static constexpr std::size_t workspace_size(Conv2dProblem const& problem, int split_k) {
     return reordered_filter_bytes(problem) + channels_last_bytes(problem) + partials_bytes(problem, split_k);
   }
 
-  /// The workspace a call of `args` uses: all of `workspace_size` where it fits (and always with the channels-last
-  /// gather), else only the partial sums, the filter then read in place.
+  /// The workspace a call of `args` uses: all of `workspace_size` where it fits (and always with the channels-last and
+  /// tap-shifted gathers), else only the partial sums, the filter then read in place.
   static constexpr std::size_t workspace_used(Conv2dArguments const& args, int split_k) {
     std::size_t const available = args.workspace != nullptr ? args.workspace_bytes : 0;
     std::size_t const fastest = workspace_size(args.problem, split_k);
-    return kReadsChannelsLast || available >= fastest ? fastest : partials_bytes(args.problem, split_k);
+    return kNeedsFilterImage || available >= fastest ? fastest : partials_bytes(args.problem, split_k);
   }
 
   /// The workspace split-K cannot run without: split_k floats per output element, 0 for one split.
@@ -96,13 +100,14 @@ public:
 
   /// `check_arguments`, the workspace, then `make_launch_plan<Policy>` and the gather's own condition: every
   /// reason this call would not launch, without CUDA calls. The pointwise gather also needs the input, the filter and
-  /// the output 16-byte aligned (kErrorMisalignedPointer).
+  /// the output 16-byte aligned, the tap-shifted one the input, the output and the workspace (kErrorMisalignedPointer).
   static Status can_implement(Conv2dArguments const& args, DeviceInfo const& device, int split_k = 1) {
     Status status = check_arguments(args);
     if (status != Status::kSuccess) {
       return status;
     }
-    if (kGather == GatherKind::kPointwise && !detail::pointwise_aligned(args.input, args.filter, args.output)) {
+    if ((kGather == GatherKind::kPointwise && !detail::pointwise_aligned(args.input, args.filter, args.output)) ||
+        (kGather == GatherKind::kTapShifted && !detail::tap_shifted_aligned(args.input, args.output, args.workspace))) {
       return Status::kErrorMisalignedPointer;
     }
     if (split_k < 1) {
@@ -173,14 +178,14 @@ public:
         return prepared;
       }
       detail::Conv2dKernelParams<Epilogue> params{detail::Conv2dParams::make(args, Policy::BLOCK_R, split_k), epilogue};
-      if constexpr (kKind == GatherKind::kPointwise) { // its copies read the input and the filter as given
-        Status const encoded =
-            detail::encode_pointwise_maps(args.problem, args.input, args.filter, Policy::BLOCK_OC,
-                                          &params.conv.activation_map, &params.conv.filter_map, cuda_error);
+      if constexpr (detail::copies_plane_boxes(kKind)) { // its copies read the input, the pointwise's the filter too
+        Status const encoded = detail::encode_plane_box_maps(
+            args.problem, kKind, args.input, args.filter, Policy::BLOCK_OC, &params.conv.activation_map,
+            &params.conv.filter_map, &params.conv.halo_map, cuda_error);
         if (encoded != Status::kSuccess) {
           return encoded;
         }
-        params.conv.plane_boxes = detail::FastDivmod(static_cast<int>(detail::pointwise_plane_boxes(args.problem)));
+        params.conv.plane_boxes = detail::FastDivmod(static_cast<int>(detail::output_plane_boxes(args.problem)));
       }
       // workspace: [reordered filter, when it fits][channels-last input][split-K partials]; the first two from the
       // first 16-byte boundary with the channels-last gather, which reads both 16 bytes at a time
@@ -347,9 +352,7 @@ private:
     if (status != Status::kSuccess) {
       return status;
     }
-    if ((gather == GatherKind::kChannelTiled || gather == GatherKind::kChannelsLast ||
-         gather == GatherKind::kPointwise) &&
-        !channel_tiled_applies(problem)) {
+    if ((gather == GatherKind::kChannelTiled || detail::copies_by_tma(gather)) && !channel_tiled_applies(problem)) {
       return Status::kErrorNotSupported;
     }
     return Status::kSuccess;
@@ -408,9 +411,12 @@ template <class Function> auto with_launcher(KernelChoice const& choice, Functio
         return function(Conv2d<Policy, GatherKind::kChannelsLast>{});
       }
     }
-    if constexpr (has_pointwise_gather<Policy>()) {
+    if constexpr (has_plane_box_gathers<Policy>()) {
       if (choice.gather == GatherKind::kPointwise) {
         return function(Conv2d<Policy, GatherKind::kPointwise>{});
+      }
+      if (choice.gather == GatherKind::kTapShifted) {
+        return function(Conv2d<Policy, GatherKind::kTapShifted>{});
       }
     }
     return function(Conv2d<Policy>{});
@@ -489,7 +495,7 @@ Status conv2d(Conv2dArguments const& args, Epilogue const& epilogue, DeviceInfo 
   }
   // no workspace pointer, no workspace, whatever workspace_bytes says
   std::size_t const workspace_bytes = args.workspace != nullptr ? args.workspace_bytes : 0;
-  bool const aligned_16 = detail::pointwise_aligned(args.input, args.filter, args.output);
+  bool const aligned_16 = detail::plane_boxes_aligned(args);
   return detail::run_choice(args, epilogue, choose_kernel(args.problem, device, workspace_bytes, aligned_16), device,
                             stream, cuda_error);
 }

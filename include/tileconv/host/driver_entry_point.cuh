@@ -2,7 +2,7 @@
 
 /// \file driver_entry_point.cuh
 /// Driver API functions reached through the runtime's entry-point query, so that programs need not link libcuda:
-/// the TMA descriptor encoders of host/im2col_tensor_map.cuh and host/pointwise_tensor_map.cuh.
+/// the TMA descriptor encoders of host/im2col_tensor_map.cuh and host/plane_box_tensor_map.cuh.
 
 #include <tileconv/status.cuh>
 

@@ -53,6 +53,9 @@ inline constexpr char kChannelsLast[] =
 /// A 1 x 1 conv read in place by TMA copies (GatherKind::kPointwise).
 inline constexpr char kPointwise[] =
     "fastest: a 1 x 1 conv, its input copied in place by TMA, 32 channels of the tile's consecutive pixels at a time";
+/// A stride-1 conv with output rows as wide as the input's read in place by TMA (GatherKind::kTapShifted).
+inline constexpr char kTapShifted[] = "fastest: a stride-1 conv whose output rows are as wide as the input's, its "
+                                      "input copied in place by TMA, the tile's pixels shifted by each tap";
 /// A runner-up that `kernel_candidates` lists for the autotuner.
 inline constexpr char kAlternative[] = "a runner-up of the cost model, for the autotuner to time";
 /// `autotune_conv2d` timed the candidates and this one was fastest.
@@ -62,7 +65,7 @@ inline constexpr char kAutotuned[] = "fastest of the candidates timed by autotun
 /// A policy of the table and how many ways to split the reduction, with why and what the cost model expects.
 struct KernelChoice {
   PolicyId policy = kFallbackPolicy;
-  GatherKind gather = GatherKind::kAuto; ///< kAuto, or kChannelsLast or kPointwise for a warp-specialized policy
+  GatherKind gather = GatherKind::kAuto; ///< kAuto, or a warp-specialized policy's gather by TMA copies
   int split_k = 1;                       ///< 1: no split-K; else `split_k_workspace_bytes(problem, split_k)` needed
   std::size_t workspace_bytes = 0;       ///< what the choice cannot run without: the split-K partial sums, and for a
                                          ///< wgmma policy the filter's TF32 copy before them (and the input's
@@ -114,7 +117,7 @@ constexpr int blocks_per_sm_by_registers(int registers, int threads, DeviceInfo 
   return (device.regs_per_sm / per_warp) / ((threads + 31) / 32);
 }
 
-/// The candidate row of `policy` with `gather` on `arch` (kChannelsLast, kPointwise: its row of that gather; any
+/// The candidate row of `policy` with `gather` on `arch` (a gather by TMA copies: its row of that gather; any
 /// other: its kAuto row), or null where the architecture does not list it so.
 constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, PolicyId policy, GatherKind gather) {
   GatherKind const row_gather = copies_by_tma(gather) ? gather : GatherKind::kAuto;
@@ -129,7 +132,7 @@ constexpr PolicyCandidate const* find_candidate(ArchPolicies const& arch, Policy
 /// The cost model's view of one (policy, split count).
 struct Estimate {
   PolicyId policy = kFallbackPolicy;
-  GatherKind gather = GatherKind::kAuto; ///< kAuto, kChannelsLast or kPointwise
+  GatherKind gather = GatherKind::kAuto; ///< kAuto, or a gather by TMA copies (`copies_by_tma`)
   int order = 0;                         ///< position in the architecture's candidate list: the tie-break
   int split_k = 1;
   int stages = 0;                  ///< the policy's pipeline depth
@@ -175,21 +178,21 @@ struct CandidateShape {
   std::size_t filter_copy_bytes = 0;     ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
   std::size_t channels_last_bytes = 0;   ///< the input's channels-last copy in the workspace, with that gather
   std::size_t partial_bytes = 0;         ///< one split's partial sums, the output's size (`split_k_partial_bytes`)
-  GatherKind gather = GatherKind::kAuto; ///< kChannelsLast (with the input's copy) or kPointwise
+  GatherKind gather = GatherKind::kAuto; ///< kAuto, or a gather by TMA copies (kChannelsLast with the input's copy)
   double input_bytes = 0.0;              ///< which the channels-last copy reads once and writes once
 };
 
 /// Plans candidate `order` of `arch` unsplit. False where it cannot be planned (shared memory, grid, registers, a
-/// channels-last or pointwise row where the channels do not allow the channel-tiled order, a pointwise row where the
-/// gather does not apply or the tensors are not 16-byte aligned, `aligned_16`).
+/// channels-last, pointwise or tap-shifted row where the channels do not allow the channel-tiled order, a pointwise or
+/// tap-shifted row where the gather does not apply or the tensors are not 16-byte aligned, `aligned_16`).
 inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& device, ArchPolicies const& arch, int order,
                             bool aligned_16, CandidateShape* shape) {
   PolicyCandidate const& candidate = arch.candidates[order];
   return with_policy(candidate.policy, [&](auto policy) {
     using Policy = decltype(policy);
     GatherKind gather = auto_gather(problem, Policy::BLOCK_R);
-    if (candidate.gather != GatherKind::kAuto) { // the channels-last and pointwise forms of the channel-tiled gather
-      if (gather != GatherKind::kChannelTiled || (candidate.gather == GatherKind::kPointwise && !aligned_16)) {
+    if (candidate.gather != GatherKind::kAuto) { // the forms of the channel-tiled gather by TMA copies
+      if (gather != GatherKind::kChannelTiled || (copies_plane_boxes(candidate.gather) && !aligned_16)) {
         return false;
       }
       gather = candidate.gather;
@@ -273,10 +276,10 @@ inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, Can
 }
 
 /// Calls `visit(Estimate const&)` for every candidate of the device's architecture that can be planned (the pointwise
-/// rows only with `aligned_16` tensors): unsplit, and where its tiles fill less than one wave, split 2..kMaxSplitK ways
-/// (valid split counts only, each split at least STAGES steps long, since a shorter one never overlaps its copies with
-/// math, and batch * groups * split_k within the grid's z; never the pointwise rows, which run unsplit). Each
-/// candidate is planned once; its other estimates are arithmetic on that plan.
+/// and tap-shifted rows only with `aligned_16` tensors): unsplit, and where its tiles fill less than one wave,
+/// split 2..kMaxSplitK ways (valid split counts only, each split at least STAGES steps long, since a shorter one never
+/// overlaps its copies with math, and batch * groups * split_k within the grid's z; never the pointwise and tap-shifted
+/// rows, which run unsplit). Each candidate is planned once; its other estimates are arithmetic on that plan.
 template <class Visit>
 void for_each_estimate(Conv2dProblem const& problem, DeviceInfo const& device, bool aligned_16, Visit&& visit) {
   ArchPolicies const* arch = arch_policies(device.compute_capability());
@@ -290,7 +293,7 @@ void for_each_estimate(Conv2dProblem const& problem, DeviceInfo const& device, b
     }
     Estimate const unsplit = estimate(device, *arch, shape, 1);
     visit(unsplit);
-    if (!unsplit.under_one_wave(device.sm_count) || shape.gather == GatherKind::kPointwise) {
+    if (!unsplit.under_one_wave(device.sm_count) || copies_plane_boxes(shape.gather)) {
       continue;
     }
     for (int split_k = 2; split_k <= kMaxSplitK; ++split_k) {
@@ -372,6 +375,9 @@ inline char const* unsplit_reason(BestEstimates const& best, ArchPolicies const&
   if (best.unsplit.gather == GatherKind::kPointwise) {
     return choice_reason::kPointwise;
   }
+  if (best.unsplit.gather == GatherKind::kTapShifted) {
+    return choice_reason::kTapShifted;
+  }
   bool const copy_chosen = best.unsplit.gather == GatherKind::kChannelsLast &&
                            find_candidate(arch, best.unsplit.policy, GatherKind::kAuto) != nullptr;
   if (copy_chosen) { // over the same policy's channel-tiled gather
@@ -409,8 +415,8 @@ inline char const* unsplit_reason(BestEstimates const& best, ArchPolicies const&
 /// Ties go to fewer splits, then to the table's order. Deterministic; no CUDA call. Where nothing can be planned
 /// (device before sm_80, invalid problem, grid too large) it returns `kFallbackPolicy`, unsplit, with reason
 /// `choice_reason::kNoCandidate`, so that the launcher's checks of that policy name the cause. `aligned_16`: whether
-/// the call's input and output are 16-byte aligned, as cudaMalloc's are; the pointwise gather needs them so
-/// (`GatherKind::kPointwise`).
+/// the call's input, filter, output and workspace are 16-byte aligned, as cudaMalloc's are; the pointwise and
+/// tap-shifted gathers need them so (`detail::plane_boxes_aligned`).
 inline KernelChoice choose_kernel(Conv2dProblem const& problem, DeviceInfo const& device, std::size_t workspace_bytes,
                                   bool aligned_16 = true) {
   detail::BestEstimates const best = detail::best_estimates(problem, device, workspace_bytes, aligned_16);

@@ -6,7 +6,7 @@
 
 #include <tileconv/device_info.cuh>
 #include <tileconv/host/im2col_tensor_map.cuh>
-#include <tileconv/host/pointwise_tensor_map.cuh>
+#include <tileconv/host/plane_box_tensor_map.cuh>
 #include <tileconv/host/policy_table.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/policy/mma_kind.cuh>
@@ -74,10 +74,10 @@ template <class Policy> constexpr bool channels_last_only() {
   }
 }
 
-/// Whether `Policy` has the pointwise gather (`GatherKind::kPointwise`): a warp-specialized policy whose consumer
-/// warpgroups own multiples of 128 pixels, a thread's four pixels spanning two 64-pixel wgmma slices
-/// (device/pointwise_warpgroup_mma.cuh).
-template <class Policy> constexpr bool has_pointwise_gather() {
+/// Whether `Policy` has the gathers of plane boxes (`GatherKind::kPointwise`, `kTapShifted`): a warp-specialized
+/// policy whose consumer warpgroups own multiples of 128 pixels, a thread's four pixels spanning two 64-pixel wgmma
+/// slices (device/plane_box_warpgroup_mma.cuh).
+template <class Policy> constexpr bool has_plane_box_gathers() {
   if constexpr (Policy::kWarpSpecialized) {
     return Policy::kMmasOw % 2 == 0;
   } else {
@@ -139,7 +139,7 @@ struct LaunchPlan {
                                          ///< 0 where the cost model did not choose the plan
 
   dim3 grid{1, 1, 1};    ///< x: pixel tiles of one image, y: channel tiles of one group, z: batch * groups * split_k
-                         ///< (the pointwise gather's: x pixel tiles of the whole batch, z groups, see
+                         ///< (the gathers of plane boxes: x pixel tiles of the whole batch, z groups, see
                          ///< `make_launch_plan`)
   int threads = 0;       ///< per block
   int smem_bytes = 0;    ///< dynamic shared memory per block
@@ -151,8 +151,8 @@ struct LaunchPlan {
 
   /// Blocks in the grid.
   constexpr std::int64_t blocks() const { return std::int64_t{grid.x} * grid.y * grid.z; }
-  /// The grid of a persistent launch of the plan (the channels-last and pointwise kernels): one block per tile up to as
-  /// many as are resident at once (SMs x blocks per SM), each walking its share of `grid`'s tiles in turn.
+  /// The grid of a persistent launch of the plan (the kernels of the gathers by TMA copies): one block per tile up to
+  /// as many as are resident at once (SMs x blocks per SM), each walking its share of `grid`'s tiles in turn.
   dim3 persistent_grid() const {
     std::int64_t const resident = std::int64_t{sm_count} * std::max(blocks_per_sm, 1);
     return dim3(static_cast<unsigned>(std::max<std::int64_t>(std::min(blocks(), resident), 1)));
@@ -231,29 +231,33 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   if (Policy::kMma == MmaKind::kWarpgroup && (device.compute_capability() != 90 || !kBuiltForSm90a)) {
     return Status::kErrorArchNotSupported;
   }
-  // the warp-specialized producers have the channel-tiled gather, its channels-last form and the pointwise one only
-  // (some of them the channels-last one alone), and only they copy by TMA: the channels-last copy through a map that
-  // must be able to describe it, the pointwise one 1 x 1 convs unsplit (its writer's 16-byte stores would need the
-  // partial sums 16-byte aligned)
+  // the warp-specialized producers have the channel-tiled gather, its channels-last form and the gathers of plane boxes
+  // only (some of them the channels-last one alone), and only they copy by TMA: the channels-last copy through a map
+  // that must be able to describe it, the pointwise one 1 x 1 convs and the tap-shifted one convs at stride 1 with
+  // output rows as wide as the input's, both unsplit (the pointwise writer's 16-byte stores would need the partial
+  // sums 16-byte aligned; the tap-shifted gather has not been measured split)
   bool const by_copies = detail::copies_by_tma(gather);
   bool const channel_tiled = gather == GatherKind::kChannelTiled || by_copies;
   if ((Policy::kWarpSpecialized ? !channel_tiled : by_copies) ||
       (gather == GatherKind::kChannelTiled && detail::channels_last_only<Policy>()) ||
       (gather == GatherKind::kChannelsLast && !detail::im2col_map_fits(problem)) ||
-      (gather == GatherKind::kPointwise &&
-       (!detail::has_pointwise_gather<Policy>() || !detail::pointwise_applies(problem) || split_k != 1))) {
+      (detail::copies_plane_boxes(gather) &&
+       (!detail::has_plane_box_gathers<Policy>() || split_k != 1 ||
+        !(gather == GatherKind::kPointwise ? detail::pointwise_applies(problem)
+                                           : detail::tap_shifted_applies(problem))))) {
     return Status::kErrorNotSupported;
   }
   int const smem_bytes = Policy::kSmemBytes;
-  // The pointwise gather's tiles are BLOCK_OW / 32 boxes of 32 pixels from the batch's planes in turn, so a tile may
-  // span images and only the plane's last box reaches past it (r50_1x1_c256_56: 784 tiles, not 32 images x 25 with
-  // the last half empty); x numbers them, and z holds the groups alone. Other gathers' tiles lie in one image.
-  bool const pointwise = gather == GatherKind::kPointwise;
+  // The tiles of the gathers of plane boxes are BLOCK_OW / 32 boxes of 32 pixels from the batch's output planes in
+  // turn, so a tile may span images and only the plane's last box reaches past it (r50_1x1_c256_56: 784 tiles, not 32
+  // images x 25 with the last half empty); x numbers them, and z holds the groups alone. Other gathers' tiles lie in
+  // one image.
+  bool const plane_boxes = detail::copies_plane_boxes(gather);
   std::int64_t const pixel_tiles =
-      pointwise ? (problem.batch * detail::pointwise_plane_boxes(problem) * detail::kPointwiseBoxPixels +
-                   Policy::BLOCK_OW - 1) /
-                      Policy::BLOCK_OW
-                : (std::int64_t{problem.gemm_n()} + Policy::BLOCK_OW - 1) / Policy::BLOCK_OW;
+      plane_boxes
+          ? (problem.batch * detail::output_plane_boxes(problem) * detail::kPlaneBoxPixels + Policy::BLOCK_OW - 1) /
+                Policy::BLOCK_OW
+          : (std::int64_t{problem.gemm_n()} + Policy::BLOCK_OW - 1) / Policy::BLOCK_OW;
   if (smem_bytes > device.smem_per_block_optin) {
     return Status::kErrorSharedMemoryExceeded;
   }
@@ -263,7 +267,7 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
     return Status::kErrorInvalidSplitK;
   }
   std::int64_t const images_groups_splits =
-      pointwise ? std::int64_t{problem.groups} : std::int64_t{problem.batch} * problem.groups * split_k;
+      plane_boxes ? std::int64_t{problem.groups} : std::int64_t{problem.batch} * problem.groups * split_k;
   if (pixel_tiles > device.max_grid[0] || channel_tiles > device.max_grid[1] ||
       images_groups_splits > device.max_grid[2]) {
     return Status::kErrorGridTooLarge;
@@ -298,7 +302,7 @@ Status make_launch_plan(Conv2dProblem const& problem, DeviceInfo const& device, 
   int const by_threads = device.max_threads_per_sm / Policy::kThreads;
   result.blocks_per_sm = std::max(0, std::min({by_smem, by_threads, device.max_blocks_per_sm}));
   result.occupancy_from_runtime = false;
-  double const covered_pixels = double(pixel_tiles * Policy::BLOCK_OW) * (pointwise ? 1 : problem.batch);
+  double const covered_pixels = double(pixel_tiles * Policy::BLOCK_OW) * (plane_boxes ? 1 : problem.batch);
   result.useful_fraction = double(problem.gemm_m()) * problem.gemm_n() * problem.batch /
                            (double(channel_tiles * Policy::BLOCK_OC) * covered_pixels);
   *plan = result;

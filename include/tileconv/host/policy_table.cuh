@@ -103,8 +103,9 @@ template <class Policy> constexpr char const* policy_name() {
 }
 
 /// One policy with one kind of gather as a candidate on one architecture, with what the cost model needs to know
-/// about it there. A warp-specialized policy may have several rows: its register gather, its channels-last one and its
-/// pointwise one, whose costs differ by more than a constant (registers, and with them blocks per SM).
+/// about it there. A warp-specialized policy may have several rows: its register gather, its channels-last one, its
+/// pointwise and its tap-shifted one, whose costs differ by more than a constant (registers, and with them blocks per
+/// SM).
 ///
 /// The cost model (`host/kernel_choice.cuh`) counts a block's work in steps, one BLOCK_R slice of the reduction
 /// each. n blocks sharing an SM each take max(step_us_alone, n * step_us_shared) per step: one block alone is held
@@ -118,7 +119,7 @@ struct PolicyCandidate {
   /// kAuto: the times are of the channel-tiled gather, which the launcher takes where the channels allow it (the
   /// analytic one elsewhere, at `kAnalyticStepFactor`); kChannelsLast: of the channels-last gather, including its
   /// gain but not its copy pass, which the cost model adds (only where the channels allow the channel-tiled order);
-  /// kPointwise: of the pointwise gather, a candidate only where it applies (`GatherKind::kPointwise`).
+  /// kPointwise, kTapShifted: of that gather, a candidate only where it applies (`GatherKind`).
   GatherKind gather = GatherKind::kAuto;
 };
 
@@ -201,6 +202,15 @@ namespace detail {
 //          30.8-31.0 us (17 steps) -> 0.41, 1024 -> 256 at 14 x 14 30.3-31.0 us (33 steps) -> 0.42, 128 -> 512 at 28 x
 //          28 35.3-36.0 us -> 0.46: 0.47; alone: not measured, taken as the shared rate of two (memory-bound: a block
 //          alone streams no faster than a pair would let it): 0.94.
+//          specialized-narrow and -thin, tap-shifted rows (stride-1 convs with rows as wide as the input's; session 17
+//          sweep, H200, perf-notes v29, back-to-back launches, no pass before the conv): narrow, two per SM:
+//          r50_3x3_c64_56 0.0676 ms (784 tiles, 18 steps) -> 0.57, r50_3x3_c128_28 0.0825 (400 tiles, 36 steps) ->
+//          0.54, dil2_c64_128 0.0856 (1024 tiles) -> 0.54; set to 0.62, so that the model keeps the channels-last
+//          gather wherever the input's copy fits, as measured on each (the model's channels-last estimate of
+//          r50_3x3_c64_56 is 72.9 us against 61.6 measured). thin, two per SM: unet_c32_512 0.2551 (8192 tiles, 9
+//          steps) -> 0.39, r50_3x3_c64_56 0.0986 -> 0.41, dil2_c64_128 0.1287 -> 0.41, r50_3x3_c128_28 0.1308 ->
+//          0.43: 0.43, which keeps unet_c32_512 on the channels-last gather (0.2313 ms). Alone: not measured, twice the
+//          shared rate. They win where the workspace holds the filter's tile image but not the input's copy.
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
 // perf-notes v7 (the channel-tiled loop now exists with and without A rounding), and for sm_90a in session 9 after
@@ -220,6 +230,8 @@ inline constexpr PolicyCandidate kSm90Candidates[] = {
     {PolicyId::kWgmmaSpecializedSmall, 98, 98, 0.4, 0.33, GatherKind::kChannelsLast},
     {PolicyId::kWgmmaSpecializedNarrow, 108, 108, 0.42, 0.38, GatherKind::kChannelsLast},
     {PolicyId::kWgmmaSpecializedNarrow, 128, 128, 0.94, 0.47, GatherKind::kPointwise},
+    {PolicyId::kWgmmaSpecializedNarrow, 128, 128, 1.24, 0.62, GatherKind::kTapShifted},
+    {PolicyId::kWgmmaSpecializedThin, 127, 127, 0.86, 0.43, GatherKind::kTapShifted},
     {PolicyId::kWgmmaSpecializedThin, 80, 80, 0.42, 0.29, GatherKind::kChannelsLast},
 };
 

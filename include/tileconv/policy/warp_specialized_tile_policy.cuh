@@ -65,12 +65,16 @@ struct WarpSpecializedTilePolicy {
   /// by the warpgroups.
   static constexpr int kPixelsPerProducer = BLOCK_OW / 128;
   static constexpr int kChannelsPerProducer = BLOCK_R / PRODUCERS;
+  /// The tap-shifted gather's halo of a stage: 4 pixels of each of the k tile's 32 channels next to the tile's boxes
+  /// (device/plane_box_gather.cuh).
+  static constexpr int kHaloFloats = 4 * BLOCK_R;
   /// The swizzle repeats every 8 rows (1024 bytes), from a 1024-byte aligned base; the kernel aligns its dynamic
-  /// shared memory, whose start is only 16-byte aligned, by up to 1024 - 16 bytes. After the stages: a "full" and an
-  /// "empty" mbarrier per stage, and a "filter landed" one (the pointwise gather's).
+  /// shared memory, whose start is only 16-byte aligned, by up to 1024 - 16 bytes. After the stages: a halo per stage,
+  /// then a "full" and an "empty" mbarrier per stage, and a "filter landed" one (the pointwise gather's).
   static constexpr int kSmemAlignment = 1024;
-  static constexpr int kSmemBytes = STAGES * (kFilterStageFloats + kActivationStageFloats) * int(sizeof(float)) +
-                                    STAGES * 3 * 8 + kSmemAlignment - 16;
+  static constexpr int kSmemBytes =
+      STAGES * (kFilterStageFloats + kActivationStageFloats + kHaloFloats) * int(sizeof(float)) + STAGES * 3 * 8 +
+      kSmemAlignment - 16;
 
   /// The producer warpgroup's view of the filter tile, in the members `FilterTileLoader` reads.
   struct Producer {
