@@ -658,9 +658,9 @@ TEST_CASE("bad-input matrix: the pointwise gather's tensors unaligned to 16 byte
 TEST_CASE("bad-input matrix: the tap-shifted gather's workspace and tensors unaligned to 16 bytes, and its problems",
           "[validation][bad_input]") {
   // Conv2d<WgmmaSpecializedThinPolicy, kTapShifted> reads the input by TMA and the filter's tile image from the
-  // workspace's start by bulk copies (both 16-byte aligned), and stores the output 16 bytes at a time; it cannot run
-  // without the tile image. The plan refuses what is not at stride 1 with output rows as wide as the input's on
-  // 4-pixel planes, and split-K.
+  // workspace's start by bulk copies (both 16-byte aligned), and asks the output aligned as the pointwise gather does
+  // (tap_shifted_aligned); it cannot run without the tile image. The plan refuses what is not at stride 1 with output
+  // rows as wide as the input's on 4-pixel planes, and split-K.
   using TapShifted = Conv2d<WgmmaSpecializedThinPolicy, GatherKind::kTapShifted>;
   Conv2dProblem const problem = conv(2, 64, 12, 12, 96, 3, 3).pad(1, 1);
   std::size_t const needed = TapShifted::workspace_size(problem, 1);

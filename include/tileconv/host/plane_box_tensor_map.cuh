@@ -76,7 +76,9 @@ inline bool pointwise_aligned(float const* input, float const* filter, float con
 }
 
 /// Whether the tap-shifted gather can run with these tensors: the copy engine reads the input, and the filter's tile
-/// image at the workspace's start, from 16-byte aligned addresses, and the output writer stores 16 bytes at a time.
+/// image at the workspace's start, from 16-byte aligned addresses. Its writer stores one float at a time, but the
+/// output is held to the pointwise gather's 16 bytes all the same, so that one condition (`plane_boxes_aligned`)
+/// offers both gathers to the cost model; the tap-shifted kernel has not run on a misaligned output.
 inline bool tap_shifted_aligned(float const* input, float const* output, void const* workspace) {
   return reinterpret_cast<std::uintptr_t>(input) % 16 == 0 && reinterpret_cast<std::uintptr_t>(output) % 16 == 0 &&
          reinterpret_cast<std::uintptr_t>(workspace) % 16 == 0;
