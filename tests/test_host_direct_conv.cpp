@@ -201,7 +201,7 @@ EmulationResult emulate(ShapeCase const& shape, DeviceInfo const& device, int in
 }
 
 /// Shared memory of the dilation-80 shape's smallest tile (see the refusal test), the most any listed shape needs.
-constexpr int kLargestSmallestTileBytes = (12 + 164 * 184) * 4;
+constexpr int kLargestSmallestTileBytes = (12 + 168 * 184) * 4;
 
 // Exact FP32 FMA over at most C/g * R * S = 16 * 25 terms (depthwise: R * S = 121)
 constexpr double kMaxRelativeError = 1e-5;
@@ -294,28 +294,28 @@ TEST_CASE("DirectConv2d takes 1, 4 or 8 output channels a thread", "[direct][pla
 }
 
 TEST_CASE("DirectConv2d plans the MobileNet layer as worked out by hand", "[direct][plan]") {
-  // N=32, C=K=144, 56x56, 3x3, stride 1, pad 1. 56 columns: 256 / 56 = 4 row groups of 4 rows = 16 rows a tile,
-  // ceil(14 / 4) = 4 row tiles (16, 16, 16, 8 rows). Staged: 9 -> 12 taps, 18 rows x 64 floats
-  // (3 + 55 + 2 + 1 = 61 -> 64): 4656 bytes. 32 * 144 * 4 = 18432 blocks; 8 blocks/SM by threads.
+  // N=32, C=K=144, 56x56, 3x3, stride 1, pad 1. 56 columns: 256 / 56 = 4 row groups of 8 rows = 32 rows a tile,
+  // ceil(7 / 4) = 2 row tiles (32 and 24 rows). Staged: 9 -> 12 taps, 34 rows x 64 floats
+  // (3 + 55 + 2 + 1 = 61 -> 64): 8752 bytes. 32 * 144 * 2 = 9216 blocks; 8 blocks/SM by threads.
   Conv2dProblem const problem = depthwise(32, 144, 56, 56, 1, 3, 3).pad(1, 1);
   detail::DirectTiling tiling;
   REQUIRE(DirectConv2d::choose_tiling(problem, h100(), &tiling) == Status::kSuccess);
   CHECK(tiling.channels == 1);
   CHECK(tiling.tile.slices == 1);
-  CHECK(tiling.tile.rows == 16);
+  CHECK(tiling.tile.rows == 32);
   CHECK(tiling.tile.columns == 56);
-  CHECK(tiling.row_tiles == 4);
+  CHECK(tiling.row_tiles == 2);
   CHECK(tiling.column_tiles == 1);
   CHECK(tiling.slice_tiles == 32 * 144);
-  CHECK(tiling.smem_bytes == (12 + 18 * 64) * 4);
+  CHECK(tiling.smem_bytes == (12 + 34 * 64) * 4);
 
   LaunchPlan plan;
   REQUIRE(DirectConv2d::plan(problem, h100(), &plan) == Status::kSuccess);
-  CHECK(plan.grid.x == 18432u);
+  CHECK(plan.grid.x == 9216u);
   CHECK(plan.grid.y == 1u);
   CHECK(plan.grid.z == 1u);
   CHECK(plan.threads == 256);
-  CHECK(plan.smem_bytes == 4656);
+  CHECK(plan.smem_bytes == 8752);
   CHECK(plan.sm_count == 132);
   CHECK(plan.blocks_per_sm == 8);
   CHECK_FALSE(plan.occupancy_from_runtime);
@@ -383,19 +383,20 @@ TEST_CASE("DirectConv2d picks the fixed-size kernels at a unit row step only", "
 }
 
 TEST_CASE("DirectConv2d puts several small planes in a block", "[direct][plan]") {
-  // 7x7 outputs: one tile of 2 row groups x 7 columns = 14 items a plane, 256 / 14 = 18 planes a block.
-  // Staged: 18 x 9 = 162 -> 164 taps, and per plane (8 - 1) + 2 + 1 = 10 rows x 12 floats (3 + 6 + 2 + 1 = 12).
+  // 7x7 outputs: one tile of 1 row group (8 rows) x 7 columns = 7 items a plane, 256 / 7 = 36 planes a block.
+  // Staged: 36 x 9 = 324 taps, and per plane (8 - 1) + 2 + 1 = 10 rows x 12 floats (3 + 6 + 2 + 1 = 12).
   Conv2dProblem const problem = depthwise(32, 960, 7, 7, 1, 3, 3).pad(1, 1);
   detail::DirectTiling tiling;
   REQUIRE(DirectConv2d::choose_tiling(problem, h100(), &tiling) == Status::kSuccess);
-  CHECK(tiling.tile.slices == 18);
+  CHECK(tiling.tile.slices == 36);
   CHECK(tiling.tile.rows == 8);
   CHECK(tiling.tile.columns == 7);
-  CHECK(tiling.slice_tiles == (32 * 960 + 17) / 18);
-  CHECK(tiling.smem_bytes == (164 + 18 * 10 * 12) * 4);
+  CHECK(tiling.slice_tiles == (32 * 960 + 35) / 36);
+  CHECK(tiling.smem_bytes == (324 + 36 * 10 * 12) * 4);
 
-  // Grouped, 8 -> 8: 14 items a slice as well, but 18 slices of 8 staged planes (73 KB) are past the 48 KiB budget:
-  // halved to 9 slices, 9 x (576 + 8 x 120) = 13824 floats, 55 KB: still past; 4 slices, 24576 bytes.
+  // Grouped, 8 -> 8: 2 row groups of 4 rows, 14 items a slice, 256 / 14 = 18 slices of 8 staged planes (73 KB) are past
+  // the 48 KiB budget: halved to 9 slices, 9 x (576 + 8 x 120) = 13824 floats, 55 KB: still past; 4 slices, 24576
+  // bytes.
   Conv2dProblem const grouped = conv(32, 256, 7, 7, 256, 3, 3).pad(1, 1).groups(32);
   REQUIRE(DirectConv2d::choose_tiling(grouped, h100(), &tiling) == Status::kSuccess);
   CHECK(tiling.tile.slices == 4);
@@ -418,11 +419,12 @@ TEST_CASE("DirectConv2d plans cover every output and stay within every fake devi
       REQUIRE(status == Status::kSuccess);
       detail::DirectTileShape const& tile = tiling.tile;
       std::int64_t const chunks = (problem.out_channels_per_group() + tiling.channels - 1) / tiling.channels;
-      CHECK(tile.rows % Policy::kRowsPerThread == 0);
+      int const rows_per_thread = Policy::rows_per_thread(tiling.channels);
+      CHECK(tile.rows % rows_per_thread == 0);
       CHECK(tile.columns <= Policy::kMaxTileColumns);
       CHECK(tile.columns <= problem.out_w());
-      CHECK(tile.rows < problem.out_h() + Policy::kRowsPerThread);
-      CHECK(std::int64_t{tile.slices} * chunks * (tile.rows / Policy::kRowsPerThread) * tile.columns <=
+      CHECK(tile.rows < problem.out_h() + rows_per_thread);
+      CHECK(std::int64_t{tile.slices} * chunks * (tile.rows / rows_per_thread) * tile.columns <=
             2 * Policy::kThreads); // about one item a thread
       CHECK((tile.slices == 1 || (tiling.row_tiles == 1 && tiling.column_tiles == 1)));
       // the tiles reach the end of each axis, and the last one starts inside it
@@ -443,15 +445,15 @@ TEST_CASE("DirectConv2d plans cover every output and stay within every fake devi
 TEST_CASE("DirectConv2d refuses what it cannot launch", "[direct][plan]") {
   LaunchPlan plan;
   SECTION("more blocks than the device's grid.x holds") {
-    Conv2dProblem const problem = depthwise(32, 144, 56, 56, 1, 3, 3).pad(1, 1); // 18432 blocks
-    CHECK(DirectConv2d::plan(problem, with_max_grid_x(h100(), 18432), &plan) == Status::kSuccess);
-    CHECK(DirectConv2d::plan(problem, with_max_grid_x(h100(), 18431), &plan) == Status::kErrorGridTooLarge);
+    Conv2dProblem const problem = depthwise(32, 144, 56, 56, 1, 3, 3).pad(1, 1); // 9216 blocks
+    CHECK(DirectConv2d::plan(problem, with_max_grid_x(h100(), 9216), &plan) == Status::kSuccess);
+    CHECK(DirectConv2d::plan(problem, with_max_grid_x(h100(), 9215), &plan) == Status::kErrorGridTooLarge);
     Conv2dArguments args;
     args.problem = problem;
     args.input = reinterpret_cast<float const*>(std::uintptr_t{0x100000});
     args.filter = reinterpret_cast<float const*>(std::uintptr_t{0x10000000});
     args.output = reinterpret_cast<float*>(std::uintptr_t{0x20000000});
-    CHECK(DirectConv2d::can_implement(args, with_max_grid_x(h100(), 18431)) == Status::kErrorGridTooLarge);
+    CHECK(DirectConv2d::can_implement(args, with_max_grid_x(h100(), 9215)) == Status::kErrorGridTooLarge);
     CHECK(DirectConv2d::can_implement(args, h100()) == Status::kSuccess);
   }
   SECTION("a batch * channels that overflows the 32-bit plane index") {
@@ -466,13 +468,13 @@ TEST_CASE("DirectConv2d refuses what it cannot launch", "[direct][plan]") {
     CHECK(DirectConv2d::plan(problem, h100(), &plan) == Status::kErrorProblemTooLarge);
   }
   SECTION("a tile larger than the device's shared memory") {
-    // dilation 4000 with a 3x3 filter: even a 4-row, 1-column tile stages 8001 rows
+    // dilation 4000 with a 3x3 filter: even a 1-row-group, 1-column tile stages over 8000 rows
     Conv2dProblem const problem = depthwise(1, 4, 8100, 8100, 1, 3, 3).dilation(4000, 4000);
     CHECK(DirectConv2d::plan(problem, h100(), &plan) == Status::kErrorSharedMemoryExceeded);
   }
   SECTION("a large dilation that fits with the opt-in only") {
-    // 3x3, dilation 80, pad 80, 40x40 output. The smallest tile, 4 rows x 20 columns, stages 3 + 160 + 1 rows of
-    // 3 + 19 + 160 + 1 -> 184 floats, + 12 taps: 120752 bytes, past 48 KiB and the RTX 4090's 99 KiB, within the H100's
+    // 3x3, dilation 80, pad 80, 40x40 output. The smallest tile, 8 rows x 20 columns, stages 7 + 160 + 1 rows of
+    // 3 + 19 + 160 + 1 -> 184 floats, + 12 taps: 123696 bytes, past 48 KiB and the RTX 4090's 99 KiB, within the H100's
     // 227 KiB.
     Conv2dProblem const problem = depthwise(1, 2, 40, 40, 1, 3, 3).dilation(80, 80).pad(80, 80);
     detail::DirectTiling tiling;

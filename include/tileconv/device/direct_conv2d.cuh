@@ -7,11 +7,12 @@
 /// out_channels / groups output planes. The input rows the tile reads, halo included, of every input plane of its
 /// slices are copied into shared memory with cp.async (16-byte copies where the rows are aligned, 4-byte ones
 /// otherwise), the zero padding written by the copies themselves, and so are the slices' filters, transposed so
-/// that the output channels of one (input channel, tap) are consecutive. Each thread then computes kRowsPerThread
-/// vertically adjacent outputs of one column for kChannels output channels of its slice, in exact FP32 from shared
-/// memory, and stores them through the epilogue. No tensor cores: a group's GEMM would be at most 16 wide in N and
-/// 16 R S deep, so an implicit GEMM tile of 64 or 128 output channels would be mostly padding, and at 2 C/g R S
-/// FLOP per output the layer is bound by DRAM bandwidth and FP32 issue, not by tensor throughput.
+/// that the output channels of one (input channel, tap) are consecutive. Each thread then computes 4 or 8
+/// (`DirectConvPolicy::rows_per_thread`) vertically adjacent outputs of one column for kChannels output channels of its
+/// slice, in exact FP32 from shared memory, and stores them through the epilogue. No tensor cores: a group's GEMM would
+/// be at most 16 wide in N and 16 R S deep, so an implicit GEMM tile of 64 or 128 output channels would be mostly
+/// padding, and at 2 C/g R S FLOP per output the layer is bound by DRAM bandwidth and FP32 issue, not by tensor
+/// throughput.
 ///
 /// The staging and the compute are plain functions of (params, block, thread) so that a host test can run them for
 /// every block and thread of a launch and compare with the float64 reference on a machine without a GPU.
@@ -41,12 +42,16 @@ namespace detail {
 /// The fixed numbers of the direct path. Unlike a `TilePolicy`, the tile itself is chosen per problem by the host
 /// (`DirectConv2d::plan`), within these bounds.
 struct DirectConvPolicy {
-  /// 8 warps: with 4 outputs a thread, four row groups of a 56-wide image are 224 items, so a MobileNet tile keeps
-  /// 7 of 8 warps busy. 8 blocks of 256 threads fill an SM's 2048 threads.
+  /// 8 warps: four row groups of a 56-wide image are 224 items, so a MobileNet tile keeps 7 of 8 warps busy.
+  /// 8 blocks of 256 threads fill an SM's 2048 threads.
   static constexpr int kThreads = 256;
-  /// Vertically adjacent outputs a thread computes: with a unit row step, R + 3 staged rows feed 4 R outputs, half
-  /// the shared-memory loads of one output at a time, for 4 accumulator registers a channel.
-  static constexpr int kRowsPerThread = 4;
+  /// Vertically adjacent outputs a thread computes (an item's rows) for `channels` output channels a thread: with a
+  /// unit row step, R + rows - 1 staged rows feed rows x R outputs. 8 for one channel (depthwise): the kernel is
+  /// bound by instruction issue, not DRAM (ncu, H200, mobilenet_dw_c144_56: issue slots 85% busy, DRAM 27%), and
+  /// 8 rows halve what an output pays for its item's index math, tap loads and store addresses and for its share of
+  /// the staging: -30% instructions, -27% time, still 32 registers. 4 for several, whose 4 x 8 accumulators already
+  /// fill the 64 registers of 4 blocks per SM.
+  static constexpr int rows_per_thread(int channels) { return channels == 1 ? 8 : 4; }
   /// The most input and the most output channels a group may have for the direct path: beyond 16 the implicit
   /// GEMM's tiles (64 or 128 output channels, a reduction of 32 a step) are at least a quarter full, and its tensor
   /// cores win over exact FP32 FMAs.
@@ -82,7 +87,7 @@ struct DirectConvPolicy {
 /// (slice = image * groups + group).
 struct DirectTileShape {
   int slices = 1;  ///< > 1 only where one tile holds a whole plane (small images: fills the block's threads)
-  int rows = 0;    ///< output rows, a multiple of DirectConvPolicy::kRowsPerThread
+  int rows = 0;    ///< output rows, a multiple of DirectConvPolicy::rows_per_thread
   int columns = 0; ///< output columns
 };
 
@@ -195,7 +200,7 @@ struct DirectConv2dParams {
 
   DirectTileShape tile;
   DirectSmemLayout smem;
-  int row_groups = 0; ///< tile.rows / kRowsPerThread
+  int row_groups = 0; ///< tile.rows / rows_per_thread
   int items = 0;      ///< tile.slices * chunks * row_groups * tile.columns: one thread's work is one item at a time
   int copies = 0;     ///< input staging copies of one block: tile.slices * group_in * smem.rows * row_copies
   bool vectorized = false; ///< 16-byte copies: input 16-byte aligned and in_w a multiple of 4
@@ -245,7 +250,7 @@ struct DirectConv2dParams {
     params.tile = tile;
     params.smem = DirectSmemLayout::make(problem, tile, channels);
     int const chunks = params.smem.channel_pitch / channels;
-    params.row_groups = tile.rows / DirectConvPolicy::kRowsPerThread;
+    params.row_groups = tile.rows / DirectConvPolicy::rows_per_thread(channels);
     params.items = tile.slices * chunks * params.row_groups * tile.columns;
     params.vectorized = vectorized;
     int const row_copies = vectorized ? params.smem.pitch / DirectSmemLayout::kAlignFloats : params.smem.pitch;
@@ -306,7 +311,7 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
   static_assert(kChannels == 1 || kChannels % 4 == 0, "taps of several channels come in 16-byte loads");
 
   static constexpr int kThreads = DirectConvPolicy::kThreads;
-  static constexpr int kRowsPerThread = DirectConvPolicy::kRowsPerThread;
+  static constexpr int kRowsPerThread = DirectConvPolicy::rows_per_thread(kChannels);
   /// Taps of one (input channel, output channel) of a fixed-size kernel; 0 for the any-size kernel.
   static constexpr int kFixedTaps = kFilterH * kFilterW;
   /// Whether one output channel's taps live in registers: fixed size, one output channel a thread.

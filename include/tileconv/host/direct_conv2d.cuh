@@ -161,7 +161,7 @@ public:
 
   /// The tile, grid and shared memory of `problem` on `device`; what `plan` reports and `run` launches.
   /// - Full output width up to kMaxTileColumns, else equal column tiles.
-  /// - As many row groups of kRowsPerThread rows as give each thread about one item (an item: the rows of one
+  /// - As many row groups of `rows_per_thread` rows as give each thread about one item (an item: the rows of one
   ///   column for one chunk of `channels` output channels), balanced over the row tiles.
   /// - Where one tile holds a whole plane (small images), several slices a block, again about one item a thread.
   /// - Then, while the shared memory exceeds a budget that leaves room for the blocks per SM the kernel's registers
@@ -189,7 +189,8 @@ public:
     std::int64_t const chunks = ceil_div(problem.out_channels_per_group(), channels);
     std::int64_t const out_h = problem.out_h();
     std::int64_t const out_w = problem.out_w();
-    std::int64_t const row_groups = ceil_div(out_h, Policy::kRowsPerThread);
+    int const rows_per_thread = Policy::rows_per_thread(channels);
+    std::int64_t const row_groups = ceil_div(out_h, rows_per_thread);
 
     std::int64_t column_tiles = ceil_div(out_w, Policy::kMaxTileColumns);
     std::int64_t columns = ceil_div(out_w, column_tiles);
@@ -206,7 +207,7 @@ public:
     auto shape = [&] {
       detail::DirectTileShape tile;
       tile.slices = static_cast<int>(tile_slices);
-      tile.rows = static_cast<int>(groups * Policy::kRowsPerThread);
+      tile.rows = static_cast<int>(groups * rows_per_thread);
       tile.columns = static_cast<int>(columns);
       return tile;
     };
