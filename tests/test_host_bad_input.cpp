@@ -364,6 +364,22 @@ int hostile_pad(FuzzRng& rng) {
   return value == INT_MIN ? value : value - 1;
 }
 
+/// One row of a bad-input matrix: what it tries, the arguments and split count, and what `can_implement` must say.
+struct CanImplementRow {
+  char const* what;
+  Conv2dArguments args;
+  int split_k;
+  Status expected;
+};
+
+/// Checks every row with each of `Launchers::can_implement` (`Conv2d` instantiations) on an H100.
+template <class... Launchers, std::size_t kRows> void check_rows(CanImplementRow const (&rows)[kRows]) {
+  for (CanImplementRow const& row : rows) {
+    INFO(row.what);
+    ([&] { CHECK(Launchers::can_implement(row.args, h100(), row.split_k) == row.expected); }(), ...);
+  }
+}
+
 } // namespace
 
 TEST_CASE("bad-input matrix: every class is refused with its own status by every launcher variant on every device",
@@ -584,34 +600,28 @@ TEST_CASE("bad-input matrix: the channels-last gather's workspace, missing, shor
   CHECK(ChannelsLast::workspace_size(problem, 2) == needed + split_k_workspace_bytes(problem, 2));
   Status const planned = kBuiltForSm90a ? Status::kSuccess : Status::kErrorArchNotSupported;
   void* const good = fake_address(4 * kFakeBufferSpacing);
-  struct Row {
-    char const* what;
-    Conv2dArguments args;
-    Status expected;
-  };
-  Row const rows[] = {
-      {"enough workspace", with_workspace(good, needed, problem), planned},
-      {"enough workspace, 4 bytes past a 16-byte boundary", with_workspace(shifted(good, 4), needed, problem), planned},
-      {"no workspace", with_workspace(nullptr, 0, problem), Status::kErrorWorkspaceTooSmall},
-      {"one byte short", with_workspace(good, needed - 1, problem), Status::kErrorWorkspaceTooSmall},
-      {"misaligned workspace", with_workspace(shifted(good, 2), needed, problem), Status::kErrorMisalignedPointer},
-      {"workspace over the input", with_workspace(fake_address(0), needed, problem), Status::kErrorOverlappingBuffers},
+  CanImplementRow const rows[] = {
+      {"enough workspace", with_workspace(good, needed, problem), 1, planned},
+      {"enough workspace, 4 bytes past a 16-byte boundary", with_workspace(shifted(good, 4), needed, problem), 1,
+       planned},
+      {"no workspace", with_workspace(nullptr, 0, problem), 1, Status::kErrorWorkspaceTooSmall},
+      {"one byte short", with_workspace(good, needed - 1, problem), 1, Status::kErrorWorkspaceTooSmall},
+      {"misaligned workspace", with_workspace(shifted(good, 2), needed, problem), 1, Status::kErrorMisalignedPointer},
+      {"workspace over the input", with_workspace(fake_address(0), needed, problem), 1,
+       Status::kErrorOverlappingBuffers},
       {"48 channels: no multiple of 32",
        with_workspace(good, ChannelsLast::workspace_size(conv(2, 48, 12, 12, 64, 3, 3), 1),
                       conv(2, 48, 12, 12, 64, 3, 3)),
-       kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
+       1, kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
       {"stride 9: past the im2col map's traversal strides",
-       with_workspace(good, needed, conv(2, 64, 12, 12, 64, 3, 3).pad(1, 1).stride(9, 9)),
+       with_workspace(good, needed, conv(2, 64, 12, 12, 64, 3, 3).pad(1, 1).stride(9, 9)), 1,
        kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
       {"a filter reaching 256 rows: past the im2col map's offsets",
        with_workspace(good, ChannelsLast::workspace_size(conv(1, 32, 260, 4, 32, 3, 1).dilation(128, 1), 1),
                       conv(1, 32, 260, 4, 32, 3, 1).dilation(128, 1)),
-       kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
+       1, kBuiltForSm90a ? Status::kErrorNotSupported : Status::kErrorArchNotSupported},
   };
-  for (Row const& row : rows) {
-    INFO(row.what);
-    CHECK(ChannelsLast::can_implement(row.args, h100(), 1) == row.expected);
-  }
+  check_rows<ChannelsLast>(rows);
 }
 
 TEST_CASE("bad-input matrix: the pointwise gather's tensors unaligned to 16 bytes, and its problems",
@@ -631,13 +641,7 @@ TEST_CASE("bad-input matrix: the pointwise gather's tensors unaligned to 16 byte
   filter_off_16.filter = fake_address(kFakeBufferSpacing + 3);
   Conv2dArguments output_off_16 = fake_arguments(problem);
   output_off_16.output = fake_address(3 * kFakeBufferSpacing + 2);
-  struct Row {
-    char const* what;
-    Conv2dArguments args;
-    int split_k;
-    Status expected;
-  };
-  Row const rows[] = {
+  CanImplementRow const rows[] = {
       {"no workspace", fake_arguments(problem), 1, planned},
       {"input 1 float past a 16-byte boundary", input_off_16, 1, Status::kErrorMisalignedPointer},
       {"filter 3 floats past a 16-byte boundary", filter_off_16, 1, Status::kErrorMisalignedPointer},
@@ -649,10 +653,7 @@ TEST_CASE("bad-input matrix: the pointwise gather's tensors unaligned to 16 byte
       {"49-pixel planes", fake_arguments(conv(2, 64, 7, 7, 96, 1, 1)), 1, refused},
       {"48 channels: no multiple of 32", fake_arguments(conv(2, 48, 12, 12, 96, 1, 1)), 1, refused},
   };
-  for (Row const& row : rows) {
-    INFO(row.what);
-    CHECK(Pointwise::can_implement(row.args, h100(), row.split_k) == row.expected);
-  }
+  check_rows<Pointwise>(rows);
 }
 
 TEST_CASE("bad-input matrix: the tap-shifted gather's workspace and tensors unaligned to 16 bytes, and its problems",
@@ -677,13 +678,7 @@ TEST_CASE("bad-input matrix: the tap-shifted gather's workspace and tensors unal
   auto const needing = [&](Conv2dProblem const& other) {
     return with_workspace(good, TapShifted::workspace_size(other, 1), other);
   };
-  struct Row {
-    char const* what;
-    Conv2dArguments args;
-    int split_k;
-    Status expected;
-  };
-  Row const rows[] = {
+  CanImplementRow const rows[] = {
       {"enough workspace", with_workspace(good, needed, problem), 1, planned},
       {"filter 3 floats past a 16-byte boundary", filter_off_16, 1, planned},
       {"no workspace", with_workspace(nullptr, 0, problem), 1, Status::kErrorWorkspaceTooSmall},
@@ -698,10 +693,7 @@ TEST_CASE("bad-input matrix: the tap-shifted gather's workspace and tensors unal
       {"49-pixel planes", needing(conv(2, 64, 7, 7, 96, 3, 3).pad(1, 1)), 1, refused},
       {"48 channels: no multiple of 32", needing(conv(2, 48, 12, 12, 96, 3, 3).pad(1, 1)), 1, refused},
   };
-  for (Row const& row : rows) {
-    INFO(row.what);
-    CHECK(TapShifted::can_implement(row.args, h100(), row.split_k) == row.expected);
-  }
+  check_rows<TapShifted>(rows);
 }
 
 #if TILECONV_TEST_SPLIT_K
@@ -715,13 +707,7 @@ TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K
   std::size_t const needed = split_k_workspace_bytes(problem, kSplit);
   REQUIRE(needed > 0);
   void* const good = fake_address(4 * kFakeBufferSpacing);
-  struct Row {
-    char const* what;
-    Conv2dArguments args;
-    int split_k;
-    Status expected;
-  };
-  Row const rows[] = {
+  CanImplementRow const rows[] = {
       {"enough workspace", with_workspace(good, needed), kSplit, Status::kSuccess},
       {"no split asked: no workspace needed", with_workspace(nullptr, 0), 1, Status::kSuccess},
       {"workspace null", with_workspace(nullptr, needed), kSplit, Status::kErrorWorkspaceTooSmall},
@@ -733,13 +719,8 @@ TEST_CASE("bad-input matrix: a missing, short, misaligned or overlapping split-K
       {"workspace over the input", with_workspace(fake_address(0), needed), kSplit, Status::kErrorOverlappingBuffers},
       {"split count 0", with_workspace(good, needed), 0, Status::kErrorInvalidSplitK},
   };
-  for (Row const& row : rows) {
-    INFO(row.what);
-    CHECK(Conv2d<LargeTilePolicy>::can_implement(row.args, h100(), row.split_k) == row.expected);
-    CHECK(Conv2d<NarrowTilePolicy>::can_implement(row.args, h100(), row.split_k) == row.expected);
-    CHECK(Conv2d<SmallTilePolicy>::can_implement(row.args, h100(), row.split_k) == row.expected);
-    CHECK(Conv2d<SmallTilePolicy, GatherKind::kAnalytic>::can_implement(row.args, h100(), row.split_k) == row.expected);
-  }
+  check_rows<Conv2d<LargeTilePolicy>, Conv2d<NarrowTilePolicy>, Conv2d<SmallTilePolicy>,
+             Conv2d<SmallTilePolicy, GatherKind::kAnalytic>>(rows);
 }
 #endif
 
