@@ -234,8 +234,10 @@ EmulationResult emulate_channels(ShapeCase const& shape, DeviceInfo const& devic
   }
 }
 
-/// Emulates the kernel `DirectConv2d::run` launches for `shape` on `device`: the fixed-size one where it picks it,
-/// else the any-size one.
+/// Emulates the FP32 kernel `DirectConv2d::run` launches for `shape` on `device`: the fixed-size one where it picks
+/// it, else the any-size one. Where it launches the tensor-core kernel instead (`uses_tensor_cores`), the FP32 kernel
+/// of the same staging and tiles: mma.sync is a warp's collective instruction, which this per-thread emulation cannot
+/// run, so the tensor-core kernel's own compute is tested on the GPU only (test_device_direct_conv.cu).
 EmulationResult emulate_launched(ShapeCase const& shape, DeviceInfo const& device, int input_offset,
                                  bool allow_vector) {
   switch (DirectConv2d::fixed_filter_size(shape.problem)) {
@@ -291,6 +293,27 @@ TEST_CASE("DirectConv2d takes 1, 4 or 8 output channels a thread", "[direct][pla
   CHECK(Policy::channels_per_thread(4, 5) == 8);
   CHECK(Policy::channels_per_thread(8, 8) == 8);
   CHECK(Policy::channels_per_thread(16, 16) == 8);
+}
+
+TEST_CASE("DirectConv2d runs 3x3 groups of 8 -> 8 channels at unit steps on tensor cores, the others in FP32",
+          "[direct][plan]") {
+  CHECK(DirectConv2d::uses_tensor_cores(conv(1, 256, 28, 28, 256, 3, 3).groups(32)));        // ResNeXt: 8 -> 8
+  CHECK(DirectConv2d::uses_tensor_cores(conv(1, 16, 10, 10, 16, 3, 3).pad(1, 0).groups(2))); // any padding
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 16, 10, 10, 16, 3, 3).stride(1, 2).groups(2)));
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 16, 10, 10, 16, 3, 3).stride(2, 1).groups(2)));
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 16, 10, 10, 16, 3, 3).dilation(1, 2).groups(2)));
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 16, 10, 10, 16, 3, 3).dilation(2, 1).groups(2)));
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 16, 10, 10, 16, 5, 5).groups(2))); // not 3x3
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 16, 10, 10, 8, 3, 3).groups(2)));  // 8 -> 4
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 8, 10, 10, 16, 3, 3).groups(2)));  // 4 -> 8
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 32, 10, 10, 32, 3, 3).groups(2))); // 16 -> 16
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(depthwise(2, 8, 10, 10, 8, 3, 3)));        // depthwise, 1 -> 8
+  CHECK_FALSE(DirectConv2d::uses_tensor_cores(conv(1, 8, 10, 10, 8, 3, 3)));             // dense: not direct
+  LaunchPlan plan;
+  REQUIRE(DirectConv2d::plan(conv(32, 256, 28, 28, 256, 3, 3).pad(1, 1).groups(32), h100(), &plan) == Status::kSuccess);
+  CHECK(std::string(plan.policy_name) == "direct-tf32");
+  REQUIRE(DirectConv2d::plan(conv(32, 128, 28, 28, 128, 3, 3).pad(1, 1).groups(32), h100(), &plan) == Status::kSuccess);
+  CHECK(std::string(plan.policy_name) == "direct");
 }
 
 TEST_CASE("DirectConv2d plans the MobileNet layer as worked out by hand", "[direct][plan]") {

@@ -80,7 +80,8 @@ inline std::vector<ShapeCase> const& depthwise_shapes() {
 }
 
 /// The grouped shapes of the direct path (2 to 16 input channels a group, 1 to 16 output channels): channel chunks of
-/// 4 and 8 with and without padding, several slices a block, row and column tiles, strides, dilations, padding.
+/// 4 and 8 with and without padding, several slices a block, row and column tiles, strides, dilations, padding, and
+/// the 3x3 groups of 8 -> 8 the tensor-core kernel computes (`DirectConv2d::uses_tensor_cores`) at the same edges.
 inline std::vector<ShapeCase> const& grouped_direct_shapes() {
   static std::vector<ShapeCase> const list = {
       {"groups 2, 2 -> 2 a group, bias", conv(2, 4, 13, 17, 4, 3, 3).pad(1, 1).groups(2), true, ShapeKind::kEdge},
@@ -112,6 +113,20 @@ inline std::vector<ShapeCase> const& grouped_direct_shapes() {
        true, ShapeKind::kEdge},
       {"groups 2, 11x11 pad 5", conv(1, 4, 20, 20, 4, 11, 11).pad(5, 5).groups(2), false, ShapeKind::kEdge},
       {"groups 32, 8 -> 8: ResNeXt at batch 2, 28x28, bias", conv(2, 256, 28, 28, 256, 3, 3).pad(1, 1).groups(32), true,
+       ShapeKind::kEdge},
+      {"groups 2, 8 -> 8 on tensor cores, odd sizes, bias", conv(2, 16, 13, 17, 16, 3, 3).pad(1, 1).groups(2), true,
+       ShapeKind::kEdge},
+      {"groups 2, 8 -> 8 on tensor cores, no padding", conv(2, 16, 10, 12, 16, 3, 3).groups(2), false,
+       ShapeKind::kEdge},
+      {"groups 2, 8 -> 8 on tensor cores, asymmetric padding",
+       with_end_padding(conv(1, 16, 15, 22, 16, 3, 3).pad(0, 2).groups(2), 2, 1), true, ShapeKind::kEdge},
+      {"groups 2, 8 -> 8, stride (1, 2), dilation (1, 2): FP32",
+       conv(1, 16, 15, 22, 16, 3, 3).pad(1, 2).stride(1, 2).dilation(1, 2).groups(2), false, ShapeKind::kEdge},
+      {"groups 2, 8 -> 8 on tensor cores, 300 columns: column tiles", conv(1, 16, 6, 300, 16, 3, 3).pad(1, 1).groups(2),
+       false, ShapeKind::kEdge},
+      {"groups 2, 8 -> 8 on tensor cores, 200 rows: row tiles", conv(1, 16, 200, 24, 16, 3, 3).pad(1, 1).groups(2),
+       true, ShapeKind::kEdge},
+      {"groups 2, 8 -> 8 on tensor cores, 1x3 image", conv(3, 16, 1, 3, 16, 3, 3).pad(1, 1).groups(2), false,
        ShapeKind::kEdge},
       {"groups 2, 3x3 dilation 30 pad 30: shared memory past 48 KiB",
        conv(1, 8, 30, 30, 8, 3, 3).dilation(30, 30).pad(30, 30).groups(2), true, ShapeKind::kEdge},

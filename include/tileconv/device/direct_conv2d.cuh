@@ -9,10 +9,10 @@
 /// otherwise), the zero padding written by the copies themselves, and so are the slices' filters, transposed so
 /// that the output channels of one (input channel, tap) are consecutive. Each thread then computes 4 or 8
 /// (`DirectConvPolicy::rows_per_thread`) vertically adjacent outputs of one column for kChannels output channels of its
-/// slice, in exact FP32 from shared memory, and stores them through the epilogue. No tensor cores: a group's GEMM would
-/// be at most 16 wide in N and 16 R S deep, so an implicit GEMM tile of 64 or 128 output channels would be mostly
-/// padding, and at 2 C/g R S FLOP per output the layer is bound by DRAM bandwidth and FP32 issue, not by tensor
-/// throughput.
+/// slice, in exact FP32 from shared memory, and stores them through the epilogue. Not the implicit GEMM: a group's
+/// GEMM is at most 16 wide in N and 16 R S deep, so its tiles of 64 or 128 output channels would be mostly padding.
+/// This FP32 compute serves every group size but one: 3x3 groups of 8 -> 8 channels run one TF32 mma.sync a tap on
+/// the same staged tile (direct_mma_conv2d.cuh, `DirectConvPolicy::uses_mma`).
 ///
 /// The staging and the compute are plain functions of (params, block, thread) so that a host test can run them for
 /// every block and thread of a launch and compare with the float64 reference on a machine without a GPU.
@@ -56,9 +56,18 @@ struct DirectConvPolicy {
   /// GEMM's tiles (64 or 128 output channels, a reduction of 32 a step) are at least a quarter full, and its tensor
   /// cores win over exact FP32 FMAs.
   static constexpr int kMaxGroupChannels = 16;
+  /// The input and output channels of a group the TF32 tensor-core kernel computes (`DirectMmaConv2d`): exactly one
+  /// m16n8k8's k and n, so that its fragments need no padding and no channel guards.
+  static constexpr int kMmaGroupChannels = 8;
+  /// Whether groups of `in_channels_per_group` -> `out_channels_per_group` channels fit the tensor-core kernel
+  /// (ResNeXt-50's 8 -> 8 of its 28 x 28 stage); the host adds its filter condition (3x3 at unit steps).
+  static constexpr bool uses_mma(int in_channels_per_group, int out_channels_per_group) {
+    return in_channels_per_group == kMmaGroupChannels && out_channels_per_group == kMmaGroupChannels;
+  }
   /// Output channels a thread computes: 1 for one input channel a group (depthwise: its taps fit in registers),
   /// else 4 or 8, whichever wastes less of the group's output channels: each input value loaded from shared memory
-  /// then feeds 4 or 8 FMAs, and the taps of those channels come in 16-byte broadcast loads.
+  /// then feeds 4 or 8 FMAs, and the taps of those channels come in 16-byte broadcast loads. The tensor-core kernel's
+  /// groups get 8: its staging is the FP32 kernel's of 8 channels a thread.
   static constexpr int channels_per_thread(int in_channels_per_group, int out_channels_per_group) {
     return in_channels_per_group == 1 ? 1 : out_channels_per_group <= 4 ? 4 : 8;
   }
@@ -285,6 +294,17 @@ template <class Epilogue> struct DirectKernelParams {
   Epilogue epilogue;
 };
 
+/// The device's copies of `DirectConv2d::stage`: cp.async with zero-fill, so padding costs no branch and no register.
+struct DirectAsyncCopy {
+  __device__ void scalar(float* dst, float const* src, bool valid) const { cp_async_zfill<4>(dst, src, valid); }
+  /// 16 bytes, L2 only (.cg): a block reads its input once; the halo rows it shares with a neighbour meet in L2.
+  __device__ void vector(float* dst, float const* src, bool valid) const {
+    std::uint32_t const dst_addr = shared_address(dst);
+    int const src_bytes = valid ? 16 : 0;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
+  }
+};
+
 /// Where one block's tile starts. Coordinates are int: the host refuses problems whose padded rows or columns,
 /// plus one tile's staging, would not fit (`DirectConv2d::choose_tiling`); only tensor offsets need 64 bits.
 struct DirectBlock {
@@ -322,7 +342,7 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
     float* smem = reinterpret_cast<float*>(shared_bytes);
     DirectBlock const block = block_of(params.conv, static_cast<int>(blockIdx.x));
     int const thread = static_cast<int>(threadIdx.x);
-    stage(params.conv, block, thread, smem, AsyncCopy{});
+    stage(params.conv, block, thread, smem, DirectAsyncCopy{});
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads(); // every thread's copies are in shared memory
@@ -645,17 +665,6 @@ private:
       }
     }
   }
-
-  /// The device's copies: cp.async with zero-fill, so padding costs no branch and no register.
-  struct AsyncCopy {
-    __device__ void scalar(float* dst, float const* src, bool valid) const { cp_async_zfill<4>(dst, src, valid); }
-    /// 16 bytes, L2 only (.cg): a block reads its input once; the halo rows it shares with a neighbour meet in L2.
-    __device__ void vector(float* dst, float const* src, bool valid) const {
-      std::uint32_t const dst_addr = shared_address(dst);
-      int const src_bytes = valid ? 16 : 0;
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst_addr), "l"(src), "r"(src_bytes));
-    }
-  };
 };
 
 /// Resident threads per SM of the architecture this pass compiles for: 1536 on sm_86, sm_87 and sm_89 (the 4090),

@@ -5,6 +5,7 @@
 /// on the caller's stream. No allocation, no synchronization.
 
 #include <tileconv/device/direct_conv2d.cuh>
+#include <tileconv/device/direct_mma_conv2d.cuh>
 #include <tileconv/device_info.cuh>
 #include <tileconv/epilogue/epilogue_traits.cuh>
 #include <tileconv/host/check_arguments.cuh>
@@ -38,8 +39,9 @@ struct DirectTiling {
 /// The direct conv2d of groups with few channels: depthwise (groups == in_channels, out_channels = m * in_channels
 /// for a depth multiplier m >= 1, so that output channel k reads input channel k / m alone), and grouped convs of at
 /// most `detail::DirectConvPolicy::kMaxGroupChannels` input and output channels a group (ResNeXt's 32 groups of 4
-/// to 16). A kernel in exact FP32 (see `detail::DirectConv2d`), bound by DRAM bandwidth and FP32 issue, instead of
-/// the implicit GEMM, whose tiles would be mostly padding for a GEMM at most 16 wide and 16 R S deep.
+/// to 16). Instead of the implicit GEMM, whose tiles would be mostly padding for a GEMM at most 16 wide and 16 R S
+/// deep: 3x3 groups of 8 -> 8 channels at unit steps on TF32 tensor cores, one m16n8k8 a tap
+/// (`detail::DirectMmaConv2d`, `uses_tensor_cores`); every other group size in exact FP32 (`detail::DirectConv2d`).
 class DirectConv2d {
 public:
   /// Whether `problem` has groups of few channels, the only case this path computes: one input channel a group
@@ -94,7 +96,7 @@ public:
     int const by_registers = detail::DirectConvPolicy::min_blocks_per_sm(fixed_size * fixed_size, tiling.channels);
     result.blocks_per_sm = std::max(0, std::min({by_smem, by_threads, by_registers, device.max_blocks_per_sm}));
     result.occupancy_from_runtime = false;
-    result.policy_name = "direct";
+    result.policy_name = uses_tensor_cores(problem) ? "direct-tf32" : "direct";
     double const covered = double(tiling.slice_tiles * tiling.tile.slices) * problem.out_channels_per_group() *
                            double(tiling.row_tiles * tiling.tile.rows) *
                            double(tiling.column_tiles * tiling.tile.columns);
@@ -130,16 +132,29 @@ public:
         detail::DirectConv2dParams::make(args, tiling.tile, tiling.channels,
                                          detail::DirectConv2dParams::can_vectorize(args)),
         epilogue};
+    if (uses_tensor_cores(args.problem)) {
+      return launch<detail::DirectMmaConv2d<Epilogue>>(params, tiling, stream, cuda_error);
+    }
     switch (fixed_filter_size(args.problem)) {
     case 3:
       return launch_channels<3, 3>(params, tiling, stream, cuda_error);
     case 5:
-      return launch<5, 5, 1>(params, tiling, stream, cuda_error);
+      return launch<detail::DirectConv2d<5, 5, 1, Epilogue>>(params, tiling, stream, cuda_error);
     case 7:
-      return launch<7, 7, 1>(params, tiling, stream, cuda_error);
+      return launch<detail::DirectConv2d<7, 7, 1, Epilogue>>(params, tiling, stream, cuda_error);
     default:
       return launch_channels<0, 0>(params, tiling, stream, cuda_error);
     }
+  }
+
+  /// Whether `run` launches the TF32 tensor-core kernel for `problem` (`detail::DirectMmaConv2d`): groups of 8 -> 8
+  /// channels (`detail::DirectConvPolicy::uses_mma`) with a 3x3 filter at unit stride and dilation, whose tap
+  /// offsets the kernel fixes at compile time; the exact FP32 kernels otherwise.
+  static constexpr bool uses_tensor_cores(Conv2dProblem const& problem) {
+    bool const unit_steps =
+        problem.stride_h == 1 && problem.stride_w == 1 && problem.dilation_h == 1 && problem.dilation_w == 1;
+    return applies(problem) && unit_steps && problem.filter_h == 3 && problem.filter_w == 3 &&
+           detail::DirectConvPolicy::uses_mma(problem.in_channels_per_group(), problem.out_channels_per_group());
   }
 
   /// The square filter size of the fixed-size kernel `run` launches for `problem`, or 0 for the any-size kernel.
@@ -257,24 +272,24 @@ private:
 
   static constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
-  /// `launch` with the tiling's output channels a thread: 1 (only those for 5x5 and 7x7), 4 or 8.
+  /// `launch` of the FP32 kernel with the tiling's output channels a thread: 1 (only those for 5x5 and 7x7), 4 or 8.
   template <int kFilterH, int kFilterW, class Epilogue>
   static Status launch_channels(detail::DirectKernelParams<Epilogue> const& params, detail::DirectTiling const& tiling,
                                 cudaStream_t stream, cudaError_t* cuda_error) {
     switch (tiling.channels) {
     case 1:
-      return launch<kFilterH, kFilterW, 1>(params, tiling, stream, cuda_error);
+      return launch<detail::DirectConv2d<kFilterH, kFilterW, 1, Epilogue>>(params, tiling, stream, cuda_error);
     case 4:
-      return launch<kFilterH, kFilterW, 4>(params, tiling, stream, cuda_error);
+      return launch<detail::DirectConv2d<kFilterH, kFilterW, 4, Epilogue>>(params, tiling, stream, cuda_error);
     default:
-      return launch<kFilterH, kFilterW, 8>(params, tiling, stream, cuda_error);
+      return launch<detail::DirectConv2d<kFilterH, kFilterW, 8, Epilogue>>(params, tiling, stream, cuda_error);
     }
   }
 
-  template <int kFilterH, int kFilterW, int kChannels, class Epilogue>
+  /// @tparam Functor a `detail::DirectConv2d` or `detail::DirectMmaConv2d` of the tiling's channels a thread
+  template <class Functor, class Epilogue>
   static Status launch(detail::DirectKernelParams<Epilogue> const& params, detail::DirectTiling const& tiling,
                        cudaStream_t stream, cudaError_t* cuda_error) {
-    using Functor = detail::DirectConv2d<kFilterH, kFilterW, kChannels, Epilogue>;
     auto const kernel = &detail::direct_conv2d_kernel<Functor, detail::DirectKernelParams<Epilogue>>;
     if (tiling.smem_bytes > kDefaultDynamicSmemLimit) {
       // only tiles of large dilations or strides: the budget of choose_tiling keeps the others below the default
