@@ -10,6 +10,7 @@
 #include "support/shapes.hpp"
 
 #include <tileconv/device/direct_conv2d.cuh>
+#include <tileconv/epilogue/epilogue_chain.cuh>
 #include <tileconv/host/direct_conv2d.cuh>
 #include <tileconv/reference/conv2d_reference.cuh>
 #include <tileconv/reference/error_stats.cuh>
@@ -314,6 +315,31 @@ TEST_CASE("DirectConv2d runs 3x3 groups of 8 -> 8 channels at unit steps on tens
   CHECK(std::string(plan.policy_name) == "direct-tf32");
   REQUIRE(DirectConv2d::plan(conv(32, 128, 28, 28, 128, 3, 3).pad(1, 1).groups(32), h100(), &plan) == Status::kSuccess);
   CHECK(std::string(plan.policy_name) == "direct");
+}
+
+TEST_CASE("DirectConv2d stages the tensor-core kernel by TMA on sm_90 only, with aligned rows", "[direct][plan]") {
+  // fake addresses: nothing is dereferenced; 0x1000 is 16-byte aligned, 0x1004 is not
+  float* const aligned = reinterpret_cast<float*>(std::uintptr_t{0x1000});
+  float* const misaligned = reinterpret_cast<float*>(std::uintptr_t{0x1004});
+  auto const stages_by_tma = [](Conv2dProblem const& problem, float* input, float* filter, DeviceInfo const& device) {
+    Conv2dArguments args;
+    args.problem = problem;
+    args.input = input;
+    args.filter = filter;
+    args.output = input;
+    detail::DirectTiling tiling;
+    REQUIRE(DirectConv2d::choose_tiling(problem, device, &tiling) == Status::kSuccess);
+    detail::DirectConv2dParams const params = detail::DirectConv2dParams::make(
+        args, tiling.tile, tiling.channels, detail::DirectConv2dParams::can_vectorize(args));
+    return DirectConv2d::uses_tensor_maps<IdentityEpilogue>(args, params, tiling, device);
+  };
+  Conv2dProblem const resnext = conv(32, 256, 28, 28, 256, 3, 3).pad(1, 1).groups(32);
+  CHECK(stages_by_tma(resnext, aligned, aligned, h100()) == kBuiltForSm90a);
+  CHECK_FALSE(stages_by_tma(resnext, aligned, aligned, rtx4090()));
+  CHECK_FALSE(stages_by_tma(resnext, aligned, aligned, a100()));
+  CHECK_FALSE(stages_by_tma(resnext, misaligned, aligned, h100())); // rows not 16-byte aligned
+  CHECK_FALSE(stages_by_tma(resnext, aligned, misaligned, h100())); // the filter's box
+  CHECK_FALSE(stages_by_tma(conv(2, 16, 13, 30, 16, 3, 3).pad(1, 1).groups(2), aligned, aligned, h100())); // in_w
 }
 
 TEST_CASE("DirectConv2d plans the MobileNet layer as worked out by hand", "[direct][plan]") {

@@ -337,6 +337,8 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
   /// Whether one output channel's taps live in registers: fixed size, one output channel a thread.
   static constexpr bool kTapsInRegisters = kFixedTaps > 0 && kChannels == 1;
   static constexpr int kMinBlocksPerSm = DirectConvPolicy::min_blocks_per_sm(kFixedTaps, kChannels);
+  /// Shared memory a launch adds to the tiling's (`DirectSmemLayout`): none.
+  static constexpr int kExtraSmemBytes = 0;
 
   __device__ void operator()(DirectKernelParams<Epilogue> const& params, unsigned char* shared_bytes) const {
     float* smem = reinterpret_cast<float*>(shared_bytes);
@@ -684,12 +686,13 @@ constexpr int compiled_min_blocks_per_sm(int wanted, int threads) {
 
 /// The __global__ entry of the direct conv: like `conv2d_kernel`, but with the functor's blocks-per-SM target
 /// in the launch bounds, which caps the registers so that enough blocks stay resident to keep DRAM busy. The
-/// target is capped by what the compiled architecture can hold (6 blocks of 256 threads on the 4090).
-/// @tparam Functor a `DirectConv2d`
+/// target is capped by what the compiled architecture can hold (6 blocks of 256 threads on the 4090). The parameters
+/// are `__grid_constant__`: the copy engine reads a TMA descriptor among them where it lies (`DirectMmaConv2d`).
+/// @tparam Functor a `DirectConv2d` or `DirectMmaConv2d`
 template <class Functor, class Params>
 __global__ void __launch_bounds__(Functor::kThreads,
                                   compiled_min_blocks_per_sm(Functor::kMinBlocksPerSm, Functor::kThreads))
-    direct_conv2d_kernel(Params const params) {
+    direct_conv2d_kernel(__grid_constant__ Params const params) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   // cp.async needs sm_80; the host refuses older devices, so older targets compile to an empty body.
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800

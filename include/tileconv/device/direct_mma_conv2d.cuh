@@ -21,16 +21,36 @@
 
 #include <tileconv/config.cuh>
 #include <tileconv/device/direct_conv2d.cuh>
+#include <tileconv/device/mbarrier.cuh>
 #include <tileconv/device/ptx.cuh>
+#include <tileconv/device/shared_storage.cuh>
 #include <tileconv/epilogue/output_coord.cuh>
 
+#include <cuda.h>
+#include <cuda/ptx>
+
 #include <cstdint>
+#include <type_traits>
 
 namespace tileconv {
 namespace detail {
 
-/// @tparam Epilogue see `DirectKernelParams`
-template <class Epilogue> struct DirectMmaConv2d {
+/// The tensor-core direct kernel's parameters where the copy engine stages its tile (sm_90): the input as a 3D tensor
+/// (columns, rows, planes = images x channels), boxes of the staged pitch x rows x one group's 8 planes; the filter as
+/// a 2D tensor (a group's 72 values of one output channel, output channels), boxes of 72 x 8. Zero fill outside the
+/// input stands for the padding. Encoded by the host (`DirectConv2d::run`).
+template <class Epilogue> struct DirectMmaTensorMapParams {
+  DirectKernelParams<Epilogue> direct;
+  CUtensorMap input_map;
+  CUtensorMap filter_map;
+};
+
+/// @tparam Epilogue    see `DirectKernelParams`
+/// @tparam kTensorMaps whether the copy engine stages the tile (TMA, sm_90: `DirectMmaTensorMapParams`; one thread
+///                     issues a box a slice for the input and one for the filter) instead of every thread's cp.async
+///                     copies (`DirectConv2d::stage`, whose index math and bounds were a third of this kernel's
+///                     instructions: perf-notes v33)
+template <class Epilogue, bool kTensorMaps> struct DirectMmaConv2d {
   /// An m16n8k8's n and k: the group's output and input channels.
   static constexpr int kChannels = DirectConvPolicy::kMmaGroupChannels;
   static_assert(kChannels == 8, "one m16n8k8 a tap: 8 output (n) and 8 input (k) channels");
@@ -46,26 +66,87 @@ template <class Epilogue> struct DirectMmaConv2d {
   /// The FP32 kernel whose staging and tiles this kernel shares.
   using Staging = DirectConv2d<kFilterSize, kFilterSize, kChannels, Epilogue>;
 
-  __device__ void operator()(DirectKernelParams<Epilogue> const& params, unsigned char* shared_bytes) const {
-    float* smem = reinterpret_cast<float*>(shared_bytes);
-    DirectBlock const block = Staging::block_of(params.conv, static_cast<int>(blockIdx.x));
-    Staging::stage(params.conv, block, static_cast<int>(threadIdx.x), smem, DirectAsyncCopy{});
-    cp_async_commit();
-    cp_async_wait<0>();
-    __syncthreads(); // every thread's copies are in shared memory
-    round_input_to_tf32(params.conv, smem);
+  using Params = std::conditional_t<kTensorMaps, DirectMmaTensorMapParams<Epilogue>, DirectKernelParams<Epilogue>>;
+  /// The copy engine's boxes land on 128-byte boundaries: the kernel aligns its storage in a slack of that many bytes
+  /// (with the tensor maps), and the filter region before the input is a multiple of 128 bytes.
+  static constexpr int kSmemAlignment = kTensorMaps ? 128 : 16;
+  static_assert(kChannels * kTaps * kChannels * sizeof(float) % 128 == 0, "a slice's filter: whole 128-byte blocks");
+  /// Bytes a launch adds to the tiling's shared memory: the alignment slack and the copies' mbarrier.
+  static constexpr int kExtraSmemBytes = kTensorMaps ? kSmemAlignment + 16 : 0;
+
+  __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    if constexpr (kTensorMaps) {
+      return; // the host launches the copy engine's staging on sm_90 only (`DirectConv2d::uses_tensor_maps`)
+    }
+#endif
+    DirectKernelParams<Epilogue> const& direct = direct_params(params);
+    float* smem = reinterpret_cast<float*>(aligned_shared_storage<kSmemAlignment>(shared_bytes));
+    DirectBlock const block = Staging::block_of(direct.conv, static_cast<int>(blockIdx.x));
+    stage(params, block, smem);
+    round_input_to_tf32(direct.conv, block, smem);
     __syncthreads(); // every staged value rounded before a fragment loads it
-    compute(params, block, smem);
+    compute(direct, block, smem);
   }
 
 private:
+  __device__ static DirectKernelParams<Epilogue> const& direct_params(Params const& params) {
+    if constexpr (kTensorMaps) {
+      return params.direct;
+    } else {
+      return params;
+    }
+  }
+
+  /// Stages the block's tile (the input planes of its slices, halo and padding included, and their filters) and
+  /// returns once it is in shared memory for every thread.
+  __device__ static void stage(Params const& params, DirectBlock const& block, float* smem) {
+    if constexpr (kTensorMaps) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+      DirectConv2dParams const& conv = params.direct.conv;
+      int const slices = min(conv.tile.slices, conv.slices - block.slice0);
+      std::uint64_t* const landed =
+          reinterpret_cast<std::uint64_t*>(smem + conv.smem.plane_offset(conv.tile.slices * kChannels));
+      if (threadIdx.x == 0) {
+        cuda::ptx::mbarrier_init(landed, 1);
+        cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
+        std::uint32_t const slice_bytes =
+            (kChannels * conv.smem.plane_floats() + kChannels * kTaps * kChannels) * sizeof(float);
+        cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
+                                             landed, slices * slice_bytes);
+        for (int local_slice = 0; local_slice < slices; ++local_slice) {
+          int const slice = block.slice0 + local_slice;
+          int const group = slice - conv.groups.div(slice) * conv.groups.divisor();
+          // plane (image, channel) = slice * 8 + channel within the group
+          std::int32_t const input_coords[3] = {block.iw_base, block.ih_first, slice * kChannels};
+          cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global,
+                                          smem + conv.smem.plane_offset(local_slice * kChannels), &params.input_map,
+                                          input_coords, landed);
+          std::int32_t const filter_coords[2] = {0, group * kChannels};
+          cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global,
+                                          smem + local_slice * conv.smem.slice_filter, &params.filter_map,
+                                          filter_coords, landed);
+        }
+      }
+      __syncthreads(); // the barrier initialized before anyone waits on it
+      mbarrier_wait_parity(shared_address(landed), 0);
+#endif
+    } else {
+      Staging::stage(params.conv, block, static_cast<int>(threadIdx.x), smem, DirectAsyncCopy{});
+      cp_async_commit();
+      cp_async_wait<0>();
+      __syncthreads(); // every thread's copies are in shared memory
+    }
+  }
+
   /// Rounds the staged input planes to TF32 in place (cvt.rna, 16 bytes a thread at a time): once a staged value
   /// instead of at each of the up to 9 A fragments that load it. On sm_90 a cvt.rna is two instructions (an inf/NaN
   /// test and an add), and the kernel is bound by instruction issue (perf-notes v32).
-  __device__ static void round_input_to_tf32(DirectConv2dParams const& params, float* smem) {
+  __device__ static void round_input_to_tf32(DirectConv2dParams const& params, DirectBlock const& block, float* smem) {
     // the planes start and end at multiples of 4 floats (`DirectSmemLayout`)
     float4* const quads = reinterpret_cast<float4*>(smem + params.smem.plane_offset(0));
-    int const count = params.tile.slices * kChannels * params.smem.plane_floats() / 4;
+    int const slices = min(params.tile.slices, params.slices - block.slice0);
+    int const count = slices * kChannels * params.smem.plane_floats() / 4;
     for (int i = static_cast<int>(threadIdx.x); i < count; i += kThreads) {
       float4 value = quads[i];
       value.x = round_to_tf32(value.x);
@@ -90,16 +171,19 @@ private:
     int const slices = min(params.tile.slices, params.slices - block.slice0);
     int const plane_floats = params.smem.plane_floats();
     int const pitch = params.smem.pitch;
-    // the staged filter is (input channel, tap, output channel): channel_pitch == kChannels, taps == kTaps
-    int const filter_channel = kTaps * kChannels;
+    // a slice's staged filter: the copy engine's box is the filter's own (output channel, input channel, tap); the
+    // cp.async staging transposes it to (input channel, tap, output channel) for the FP32 kernel's 16-byte tap loads
+    constexpr int kInputChannelStride = kTensorMaps ? kTaps : kTaps * kChannels;
+    constexpr int kTapStride = kTensorMaps ? 1 : kChannels;
+    constexpr int kOutputChannelStride = kTensorMaps ? kChannels * kTaps : 1;
 
     for (int local_slice = 0; local_slice < slices; ++local_slice) {
-      float const* filter = smem + local_slice * params.smem.slice_filter + g;
+      float const* filter = smem + local_slice * params.smem.slice_filter + g * kOutputChannelStride;
       std::uint32_t b[kTaps][2]; // k = input channels t and t + 4, n = output channel g
       TILECONV_UNROLL
       for (int tap = 0; tap < kTaps; ++tap) {
-        b[tap][0] = to_tf32(filter[t * filter_channel + tap * kChannels]);
-        b[tap][1] = to_tf32(filter[(t + 4) * filter_channel + tap * kChannels]);
+        b[tap][0] = to_tf32(filter[t * kInputChannelStride + tap * kTapStride]);
+        b[tap][1] = to_tf32(filter[(t + 4) * kInputChannelStride + tap * kTapStride]);
       }
       // unit steps (the host's condition): staged row and column of tap (r, s) = output row + r, column + s
       float const* planes = smem + params.smem.plane_offset(local_slice * kChannels) + block.shift + t * plane_floats;

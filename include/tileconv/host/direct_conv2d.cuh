@@ -10,6 +10,7 @@
 #include <tileconv/epilogue/epilogue_traits.cuh>
 #include <tileconv/host/check_arguments.cuh>
 #include <tileconv/host/launch_plan.cuh>
+#include <tileconv/host/tiled_tensor_map.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>
 
@@ -133,7 +134,13 @@ public:
                                          detail::DirectConv2dParams::can_vectorize(args)),
         epilogue};
     if (uses_tensor_cores(args.problem)) {
-      return launch<detail::DirectMmaConv2d<Epilogue>>(params, tiling, stream, cuda_error);
+      if (uses_tensor_maps<Epilogue>(args, params.conv, tiling, device)) {
+        using Functor = detail::DirectMmaConv2d<Epilogue, true>;
+        typename Functor::Params mapped{params, {}, {}};
+        status = encode_tensor_maps(args, params.conv, &mapped, cuda_error);
+        return status == Status::kSuccess ? launch<Functor>(mapped, tiling, stream, cuda_error) : status;
+      }
+      return launch<detail::DirectMmaConv2d<Epilogue, false>>(params, tiling, stream, cuda_error);
     }
     switch (fixed_filter_size(args.problem)) {
     case 3:
@@ -155,6 +162,21 @@ public:
         problem.stride_h == 1 && problem.stride_w == 1 && problem.dilation_h == 1 && problem.dilation_w == 1;
     return applies(problem) && unit_steps && problem.filter_h == 3 && problem.filter_w == 3 &&
            detail::DirectConvPolicy::uses_mma(problem.in_channels_per_group(), problem.out_channels_per_group());
+  }
+
+  /// Whether the tensor-core kernel stages its tile through the copy engine (TMA, `detail::DirectMmaTensorMapParams`)
+  /// for `args` on `device`: an H100/H200 in a build with sm_90a code (`kBuiltForSm90a`, as the wgmma kernels); the
+  /// 16-byte row copies' conditions (`params.vectorized`: the input 16-byte aligned, in_w a multiple of 4, which the
+  /// descriptor's strides need), the filter 16-byte aligned, a staged row and plane within a box's 256 elements, and
+  /// the functor's extra shared memory within the device's. Elsewhere every thread's cp.async copies stage it.
+  template <class Epilogue>
+  static bool uses_tensor_maps(Conv2dArguments const& args, detail::DirectConv2dParams const& params,
+                               detail::DirectTiling const& tiling, DeviceInfo const& device) {
+    constexpr int kMaxBoxElements = 256;
+    int const smem_bytes = tiling.smem_bytes + detail::DirectMmaConv2d<Epilogue, true>::kExtraSmemBytes;
+    return kBuiltForSm90a && device.compute_capability() == 90 && params.vectorized &&
+           reinterpret_cast<std::uintptr_t>(args.filter) % 16 == 0 && params.smem.pitch <= kMaxBoxElements &&
+           params.smem.rows <= kMaxBoxElements && smem_bytes <= device.smem_per_block_optin;
   }
 
   /// The square filter size of the fixed-size kernel `run` launches for `problem`, or 0 for the any-size kernel.
@@ -286,20 +308,53 @@ private:
     }
   }
 
+  /// Writes the descriptors of `args`' input and filter for the tensor-core kernel's staging into `mapped`: the input
+  /// as (columns, rows, planes) in boxes of the staged pitch x rows x 8 planes, the filter as (a group's 72 values of
+  /// an output channel, output channels) in boxes of 72 x 8 (`detail::DirectMmaTensorMapParams`).
+  template <class Params>
+  static Status encode_tensor_maps(Conv2dArguments const& args, detail::DirectConv2dParams const& params,
+                                   Params* mapped, cudaError_t* cuda_error) {
+    if (detail::tiled_map_encoder().error != cudaSuccess) {
+      return detail::status_from_cuda(detail::tiled_map_encoder().error, cuda_error);
+    }
+    Conv2dProblem const& problem = args.problem;
+    constexpr cuuint32_t kGroupChannels = detail::DirectConvPolicy::kMmaGroupChannels;
+    cuuint64_t const row_bytes = static_cast<cuuint64_t>(problem.in_w) * sizeof(float);
+    cuuint64_t const input_dims[3] = {static_cast<cuuint64_t>(problem.in_w), static_cast<cuuint64_t>(problem.in_h),
+                                      static_cast<cuuint64_t>(problem.batch) * problem.in_channels};
+    cuuint64_t const input_strides[2] = {row_bytes, row_bytes * static_cast<cuuint64_t>(problem.in_h)};
+    cuuint32_t const input_box[3] = {static_cast<cuuint32_t>(params.smem.pitch),
+                                     static_cast<cuuint32_t>(params.smem.rows), kGroupChannels};
+    cuuint64_t const filter_row = static_cast<cuuint64_t>(params.group_in) * params.smem.taps;
+    cuuint64_t const filter_dims[2] = {filter_row, static_cast<cuuint64_t>(problem.out_channels)};
+    cuuint64_t const filter_strides[1] = {filter_row * sizeof(float)};
+    cuuint32_t const filter_box[2] = {static_cast<cuuint32_t>(filter_row), kGroupChannels};
+    // the input streams from DRAM once (neighbouring tiles' halo rows meet in L2); every block of a group re-reads its
+    // filter from L2
+    bool const encoded =
+        detail::encode_tiled_float_map(&mapped->input_map, 3, args.input, input_dims, input_strides, input_box,
+                                       CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_256B) &&
+        detail::encode_tiled_float_map(&mapped->filter_map, 2, args.filter, filter_dims, filter_strides, filter_box,
+                                       CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+    return encoded ? Status::kSuccess : Status::kErrorNotSupported;
+  }
+
   /// @tparam Functor a `detail::DirectConv2d` or `detail::DirectMmaConv2d` of the tiling's channels a thread
-  template <class Functor, class Epilogue>
-  static Status launch(detail::DirectKernelParams<Epilogue> const& params, detail::DirectTiling const& tiling,
-                       cudaStream_t stream, cudaError_t* cuda_error) {
-    auto const kernel = &detail::direct_conv2d_kernel<Functor, detail::DirectKernelParams<Epilogue>>;
-    if (tiling.smem_bytes > kDefaultDynamicSmemLimit) {
+  /// @tparam Params  the functor's parameters
+  template <class Functor, class Params>
+  static Status launch(Params const& params, detail::DirectTiling const& tiling, cudaStream_t stream,
+                       cudaError_t* cuda_error) {
+    auto const kernel = &detail::direct_conv2d_kernel<Functor, Params>;
+    int const bytes = tiling.smem_bytes + Functor::kExtraSmemBytes;
+    if (bytes > kDefaultDynamicSmemLimit) {
       // only tiles of large dilations or strides: the budget of choose_tiling keeps the others below the default
       Status const status = detail::own_cuda_call(
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, tiling.smem_bytes), cuda_error);
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes), cuda_error);
       if (status != Status::kSuccess) {
         return status;
       }
     }
-    kernel<<<static_cast<unsigned>(tiling.blocks()), Functor::kThreads, tiling.smem_bytes, stream>>>(params);
+    kernel<<<static_cast<unsigned>(tiling.blocks()), Functor::kThreads, bytes, stream>>>(params);
     return detail::status_from_cuda(cudaGetLastError(), cuda_error);
   }
 };

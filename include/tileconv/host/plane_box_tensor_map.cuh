@@ -7,9 +7,9 @@
 /// tensor (reduction, output channels), boxes of 32 x BLOCK_OC (device/warp_specialized_conv2d.cuh, FilterTensorCopy);
 /// and for the tap-shifted one the input again in boxes of 4 pixels x 32 channels, its halo. Tiled mode, the 128-byte
 /// swizzle (the halo unswizzled). Encoded on the host by the driver's cuTensorMapEncodeTiled
-/// (host/driver_entry_point.cuh).
+/// (host/tiled_tensor_map.cuh).
 
-#include <tileconv/host/driver_entry_point.cuh>
+#include <tileconv/host/tiled_tensor_map.cuh>
 #include <tileconv/policy/gather_kind.cuh>
 #include <tileconv/problem.cuh>
 #include <tileconv/status.cuh>
@@ -101,18 +101,9 @@ inline bool plane_boxes_aligned(Conv2dArguments const& args) {
 inline Status encode_plane_box_maps(Conv2dProblem const& problem, GatherKind gather, float const* input,
                                     float const* filter, int filter_rows, CUtensorMap* activation_map,
                                     CUtensorMap* filter_map, CUtensorMap* halo_map, cudaError_t* cuda_error) {
-  static auto const encoder = DriverEntryPoint<PFN_cuTensorMapEncodeTiled_v12000>::find("cuTensorMapEncodeTiled");
-  if (encoder.error != cudaSuccess) {
-    return status_from_cuda(encoder.error, cuda_error);
+  if (tiled_map_encoder().error != cudaSuccess) {
+    return status_from_cuda(tiled_map_encoder().error, cuda_error);
   }
-  auto const encode = [](CUtensorMap* map, cuuint32_t rank, float const* tensor, cuuint64_t const* dims,
-                         cuuint64_t const* strides, cuuint32_t const* box, CUtensorMapSwizzle swizzle,
-                         CUtensorMapL2promotion promotion) {
-    cuuint32_t const element_strides[3] = {1, 1, 1};
-    return encoder.function(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, rank, const_cast<float*>(tensor), dims, strides, box,
-                            element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, promotion,
-                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
-  };
   std::uint64_t const plane =
       std::uint64_t{static_cast<std::uint32_t>(problem.in_h)} * static_cast<std::uint32_t>(problem.in_w);
   cuuint64_t const input_dims[3] = {plane, static_cast<cuuint64_t>(problem.in_channels),
@@ -126,13 +117,13 @@ inline Status encode_plane_box_maps(Conv2dProblem const& problem, GatherKind gat
   cuuint32_t const filter_box[2] = {32, static_cast<cuuint32_t>(filter_rows)};
   // the input is streamed from DRAM (256-byte L2 fills; the tap-shifted gather's taps re-read it from L2); every block
   // re-reads the filter from L2
-  bool const encoded =
-      encode(activation_map, 3, input, input_dims, input_strides, input_box, CU_TENSOR_MAP_SWIZZLE_128B,
-             CU_TENSOR_MAP_L2_PROMOTION_L2_256B) &&
-      (gather == GatherKind::kPointwise ? encode(filter_map, 2, filter, filter_dims, filter_strides, filter_box,
-                                                 CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B)
-                                        : encode(halo_map, 3, input, input_dims, input_strides, halo_box,
-                                                 CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_128B));
+  bool const encoded = encode_tiled_float_map(activation_map, 3, input, input_dims, input_strides, input_box,
+                                              CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B) &&
+                       (gather == GatherKind::kPointwise
+                            ? encode_tiled_float_map(filter_map, 2, filter, filter_dims, filter_strides, filter_box,
+                                                     CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B)
+                            : encode_tiled_float_map(halo_map, 3, input, input_dims, input_strides, halo_box,
+                                                     CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_128B));
   return encoded ? Status::kSuccess : Status::kErrorNotSupported;
 }
 
