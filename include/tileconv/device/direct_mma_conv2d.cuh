@@ -5,7 +5,8 @@
 /// TF32 tensor cores: one mma.sync m16n8k8 a filter tap for 16 output pixels x the group's 8 output channels (n) x
 /// its 8 input channels (k). A block stages its tile as the FP32 direct kernel of 8 channels a thread does
 /// (`DirectConv2d::stage`: the input planes of its slices with their halo, the filters as (input channel, tap, output
-/// channel)). Then each warp takes 16-pixel runs of a slice's tile in turn, row-major over the tile's columns: per tap
+/// channel)), or on an H100/H200 through the copy engine (`kTensorMaps`: the same planes, the filters in their global
+/// order). Then each warp takes 16-pixel runs of a slice's tile in turn, row-major over the tile's columns: per tap
 /// it loads its A fragment from the staged planes (pixels g and g + 8 of the run at input channels t and t + 4, g =
 /// lane / 4, t = lane % 4) and takes its B fragment (input channels t and t + 4 x output channel g) from registers,
 /// loaded once a slice; both rounded to TF32 (cvt.rna): the staged planes once in place, the filter as it is loaded. It
@@ -49,7 +50,7 @@ template <class Epilogue> struct DirectMmaTensorMapParams {
 /// @tparam kTensorMaps whether the copy engine stages the tile (TMA, sm_90: `DirectMmaTensorMapParams`; one thread
 ///                     issues a box a slice for the input and one for the filter) instead of every thread's cp.async
 ///                     copies (`DirectConv2d::stage`, whose index math and bounds were a third of this kernel's
-///                     instructions: perf-notes v33)
+///                     instructions: perf-notes v34)
 template <class Epilogue, bool kTensorMaps> struct DirectMmaConv2d {
   /// An m16n8k8's n and k: the group's output and input channels.
   static constexpr int kChannels = DirectConvPolicy::kMmaGroupChannels;
