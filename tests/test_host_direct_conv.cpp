@@ -317,7 +317,7 @@ TEST_CASE("DirectConv2d runs 3x3 groups of 8 -> 8 channels at unit steps on tens
   CHECK(std::string(plan.policy_name) == "direct");
 }
 
-TEST_CASE("DirectConv2d stages the tensor-core kernel by TMA on sm_90 only, with aligned rows", "[direct][plan]") {
+TEST_CASE("DirectConv2d stages by TMA on sm_90 only, with aligned rows", "[direct][plan]") {
   // fake addresses: nothing is dereferenced; 0x1000 is 16-byte aligned, 0x1004 is not
   float* const aligned = reinterpret_cast<float*>(std::uintptr_t{0x1000});
   float* const misaligned = reinterpret_cast<float*>(std::uintptr_t{0x1004});
@@ -340,6 +340,16 @@ TEST_CASE("DirectConv2d stages the tensor-core kernel by TMA on sm_90 only, with
   CHECK_FALSE(stages_by_tma(resnext, misaligned, aligned, h100())); // rows not 16-byte aligned
   CHECK_FALSE(stages_by_tma(resnext, aligned, misaligned, h100())); // the filter's box
   CHECK_FALSE(stages_by_tma(conv(2, 16, 13, 30, 16, 3, 3).pad(1, 1).groups(2), aligned, aligned, h100())); // in_w
+  // depthwise: the input alone, so the filter's alignment does not matter
+  Conv2dProblem const mobilenet = depthwise(32, 144, 56, 56, 1, 3, 3).pad(1, 1);
+  CHECK(stages_by_tma(mobilenet, aligned, misaligned, h100()) == kBuiltForSm90a);
+  CHECK_FALSE(stages_by_tma(mobilenet, aligned, aligned, rtx4090()));
+  CHECK_FALSE(stages_by_tma(mobilenet, misaligned, aligned, h100()));
+  CHECK(stages_by_tma(depthwise(8, 32, 40, 40, 1, 7, 7).pad(3, 3), aligned, aligned, h100()) == kBuiltForSm90a);
+  // kernels without the form: the any-size one (a stride, a 9x9 filter) and several output channels a thread
+  CHECK_FALSE(stages_by_tma(depthwise(32, 144, 56, 56, 1, 3, 3).pad(1, 1).stride(2, 2), aligned, aligned, h100()));
+  CHECK_FALSE(stages_by_tma(depthwise(8, 32, 40, 40, 1, 9, 9).pad(4, 4), aligned, aligned, h100()));
+  CHECK_FALSE(stages_by_tma(conv(8, 64, 28, 28, 64, 3, 3).pad(1, 1).groups(16), aligned, aligned, h100()));
 }
 
 TEST_CASE("DirectConv2d plans the MobileNet layer as worked out by hand", "[direct][plan]") {

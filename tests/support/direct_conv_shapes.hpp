@@ -73,6 +73,9 @@ inline std::vector<ShapeCase> const& depthwise_shapes() {
       {"200 rows: row tiles", depthwise(1, 4, 200, 40, 1, 3, 3).pad(1, 1), false, ShapeKind::kEdge},
       {"C = 1, groups 1, K = 3: multiplier 3", depthwise(2, 1, 12, 12, 3, 3, 3).pad(1, 1), true, ShapeKind::kEdge},
       {"11x11 pad 5, bias", depthwise(1, 4, 30, 30, 1, 11, 11).pad(5, 5), true, ShapeKind::kEdge},
+      {"5x5 pad 2, W = 32, bias: the fixed 5x5 kernel", depthwise(2, 8, 21, 32, 1, 5, 5).pad(2, 2), true,
+       ShapeKind::kEdge},
+      {"7x7 pad 3, W = 28: the fixed 7x7 kernel", depthwise(2, 8, 30, 28, 1, 7, 7).pad(3, 3), false, ShapeKind::kEdge},
       {"3x3 dilation 80 pad 80: shared memory past 48 KiB",
        depthwise(1, 2, 40, 40, 1, 3, 3).dilation(80, 80).pad(80, 80), true, ShapeKind::kEdge},
   };

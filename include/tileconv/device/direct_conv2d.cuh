@@ -7,10 +7,12 @@
 /// out_channels / groups output planes. The input rows the tile reads, halo included, of every input plane of its
 /// slices are copied into shared memory with cp.async (16-byte copies where the rows are aligned, 4-byte ones
 /// otherwise), the zero padding written by the copies themselves, and so are the slices' filters, transposed so
-/// that the output channels of one (input channel, tap) are consecutive. Each thread then computes 4 or 8
-/// (`DirectConvPolicy::rows_per_thread`) vertically adjacent outputs of one column for kChannels output channels of its
-/// slice, in exact FP32 from shared memory, and stores them through the epilogue. Not the implicit GEMM: a group's
-/// GEMM is at most 16 wide in N and 16 R S deep, so its tiles of 64 or 128 output channels would be mostly padding.
+/// that the output channels of one (input channel, tap) are consecutive. On an H100/H200 the fixed-size depthwise
+/// kernels have the copy engine stage their input instead, one TMA box a tile (`kTensorMaps`). Each thread then
+/// computes 4 or 8 (`DirectConvPolicy::rows_per_thread`) vertically adjacent outputs of one column for kChannels
+/// output channels of its slice, in exact FP32 from shared memory, and stores them through the epilogue. Not the
+/// implicit GEMM: a group's GEMM is at most 16 wide in N and 16 R S deep, so its tiles of 64 or 128 output channels
+/// would be mostly padding.
 /// This FP32 compute serves every group size but one: 3x3 groups of 8 -> 8 channels run one TF32 mma.sync a tap on
 /// the same staged tile (direct_mma_conv2d.cuh, `DirectConvPolicy::uses_mma`).
 ///
@@ -19,12 +21,18 @@
 
 #include <tileconv/config.cuh>
 #include <tileconv/device/fast_divmod.cuh>
+#include <tileconv/device/mbarrier.cuh>
 #include <tileconv/device/ptx.cuh>
+#include <tileconv/device/shared_storage.cuh>
 #include <tileconv/epilogue/output_coord.cuh>
 #include <tileconv/problem.cuh>
 
+#include <cuda.h>
+#include <cuda/ptx>
+
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 /// `#pragma unroll` for loops in __host__ __device__ code: on the device only, where it matters, so that the host
 /// compiler does not warn about a pragma it does not know.
@@ -225,6 +233,9 @@ struct DirectConv2dParams {
   FastDivmod slice_filter;  ///< filter copy -> (slice, element of the slice's filter)
   FastDivmod channel_pitch; ///< element -> (in channel * taps + tap, out channel), several output channels a thread
 
+  /// The group of `slice` (slice = image * groups + group).
+  TILECONV_HOST_DEVICE int group_of(int slice) const { return slice - groups.div(slice) * groups.divisor(); }
+
   /// Precomputes the parameters of a validated problem that `DirectConv2d` applies to, for tiles of shape `tile`
   /// with `channels` output channels a thread, whose shared memory the host has checked. `vectorized` must only be
   /// set where `can_vectorize` holds.
@@ -294,6 +305,25 @@ template <class Epilogue> struct DirectKernelParams {
   Epilogue epilogue;
 };
 
+/// The direct kernels' parameters where the copy engine stages a tile (TMA, sm_90; `DirectConv2d::uses_tensor_maps`
+/// on the host): the input as a 3D tensor (columns, rows, planes = images x channels), its zero fill outside the
+/// tensor standing for the padding (and for planes past the last slice); boxes of the staged pitch x rows x the planes
+/// one box stages (`DirectTileBoxes`). Encoded by the host (`DirectConv2d::run`).
+template <class Epilogue> struct DirectTensorMapParams {
+  DirectKernelParams<Epilogue> direct;
+  CUtensorMap input_map;
+  /// The tensor-core kernel's filter (`DirectMmaConv2d`): a 2D tensor (a group's 72 values of an output channel,
+  /// output channels), boxes of 72 x 8. Unused by the FP32 kernels, which copy their few filter values themselves.
+  CUtensorMap filter_map;
+};
+
+/// The copy engine's boxes land on 128-byte boundaries: a kernel staged by it aligns its storage in a slack of that
+/// many bytes, and the filter region before the input planes is a multiple of it.
+inline constexpr int kDirectTensorMapAlignment = 128;
+/// What the copy engine's staging adds to a tile's shared memory (`DirectSmemLayout`) at least: the alignment slack
+/// and the boxes' mbarrier.
+inline constexpr int kDirectTensorMapSmemBytes = kDirectTensorMapAlignment + 16;
+
 /// The device's copies of `DirectConv2d::stage`: cp.async with zero-fill, so padding costs no branch and no register.
 struct DirectAsyncCopy {
   __device__ void scalar(float* dst, float const* src, bool valid) const { cp_async_zfill<4>(dst, src, valid); }
@@ -316,6 +346,46 @@ struct DirectBlock {
   int shift = 0;    ///< staged column of output column q0's tap s = 0: q0 * stride_w - pad_w - iw_base
 };
 
+/// The copy engine's staging of a direct kernel's tile (sm_90, `DirectTensorMapParams`): boxes of the tile's input
+/// planes (and the tensor-core kernel's filter boxes) land on one mbarrier past the planes. One thread `expect`s
+/// the bytes and issues the boxes, the block synchronizes (the barrier initialized), then every thread `wait`s.
+struct DirectTileBoxes {
+  /// The barrier, past the tile's planes. Where to compute it is each kernel's trade (perf-notes v37): the
+  /// tensor-core kernel holds it through the copies (computed again after the block's barrier, its params loads
+  /// delayed every thread's wait: 4%), the depthwise kernels compute it again (held, it spilled at their 32 registers).
+  __device__ static std::uint64_t* barrier(DirectConv2dParams const& params, float* smem) {
+    return reinterpret_cast<std::uint64_t*>(smem + params.smem.plane_offset(params.tile.slices * params.group_in));
+  }
+
+  /// Initializes `landed` for one arrival, which expects `bytes`.
+  __device__ static void expect(std::uint64_t* landed, std::uint32_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    cuda::ptx::mbarrier_init(landed, 1);
+    cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
+    cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared, landed,
+                                         bytes);
+#else
+    (void)landed, (void)bytes;
+#endif
+  }
+
+  /// Issues the input box whose first plane is the tile's `local_plane` (slice slice0's plane 0 is the tensor's plane
+  /// slice0 * group_in: plane (image, channel) = slice * group_in + channel within the group).
+  __device__ static void copy_input(CUtensorMap const& map, DirectConv2dParams const& params, DirectBlock const& block,
+                                    float* smem, int local_plane, std::uint64_t* landed) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    std::int32_t const coords[3] = {block.iw_base, block.ih_first, block.slice0 * params.group_in + local_plane};
+    cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global,
+                                    smem + params.smem.plane_offset(local_plane), &map, coords, landed);
+#else
+    (void)map, (void)params, (void)block, (void)smem, (void)local_plane, (void)landed;
+#endif
+  }
+
+  /// Returns once everything `expect`ed on `landed` has landed.
+  __device__ static void wait(std::uint64_t* landed) { mbarrier_wait_parity(shared_address(landed), 0); }
+};
+
 /// @tparam kFilterH, kFilterW the filter size when fixed at compile time, for a unit row step (stride_h ==
 ///                            dilation_h == 1) only: with one output channel a thread (depthwise), taps in
 ///                            registers and a sliding window over the staged rows; with several, every loop but
@@ -326,7 +396,12 @@ struct DirectBlock {
 /// @tparam kChannels          output channels a thread computes: `DirectConvPolicy::channels_per_thread`; 1 only
 ///                            for one input channel a group, which the staged filter's order relies on
 /// @tparam Epilogue           see `DirectKernelParams`
-template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct DirectConv2d {
+/// @tparam kTensorMaps        whether the copy engine stages the tile's input (TMA, sm_90: `DirectTensorMapParams`,
+///                            one thread issuing one box of the tile's planes) instead of every thread's cp.async
+///                            copies, a fifth of the depthwise kernels' instructions (perf-notes v36, v37); the few
+///                            filter values are copied by cp.async either way. The fixed-size depthwise kernels
+///                            only, the form measured.
+template <int kFilterH, int kFilterW, int kChannels, class Epilogue, bool kTensorMaps = false> struct DirectConv2d {
   static_assert((kFilterH > 0) == (kFilterW > 0), "fix both filter sizes at compile time, or neither");
   static_assert(kChannels == 1 || kChannels % 4 == 0, "taps of several channels come in 16-byte loads");
 
@@ -337,18 +412,45 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
   /// Whether one output channel's taps live in registers: fixed size, one output channel a thread.
   static constexpr bool kTapsInRegisters = kFixedTaps > 0 && kChannels == 1;
   static constexpr int kMinBlocksPerSm = DirectConvPolicy::min_blocks_per_sm(kFixedTaps, kChannels);
-  /// Shared memory a launch adds to the tiling's (`DirectSmemLayout`): none.
-  static constexpr int kExtraSmemBytes = 0;
+  static_assert(!kTensorMaps || kTapsInRegisters, "the copy engine stages the fixed-size depthwise kernels only");
 
-  __device__ void operator()(DirectKernelParams<Epilogue> const& params, unsigned char* shared_bytes) const {
-    float* smem = reinterpret_cast<float*>(shared_bytes);
-    DirectBlock const block = block_of(params.conv, static_cast<int>(blockIdx.x));
+  using Params = std::conditional_t<kTensorMaps, DirectTensorMapParams<Epilogue>, DirectKernelParams<Epilogue>>;
+  /// Shared memory a launch adds to the tiling's (`DirectSmemLayout`): with the copy engine's staging, its slack and
+  /// barrier, and the filter region rounded up to whole 128-byte blocks (by the host, in `DirectSmemLayout::
+  /// filter_floats`), so that the input box lands aligned.
+  static constexpr int kExtraSmemBytes = kTensorMaps ? kDirectTensorMapSmemBytes + kDirectTensorMapAlignment : 0;
+
+  __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
     int const thread = static_cast<int>(threadIdx.x);
-    stage(params.conv, block, thread, smem, DirectAsyncCopy{});
-    cp_async_commit();
-    cp_async_wait<0>();
-    __syncthreads(); // every thread's copies are in shared memory
-    compute(params.conv, block, thread, smem, params.epilogue);
+    if constexpr (kTensorMaps) {
+      // the host launches the copy engine's staging on sm_90 only (`DirectConv2d::uses_tensor_maps`)
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+      DirectConv2dParams const& conv = params.direct.conv;
+      float* smem = reinterpret_cast<float*>(aligned_shared_storage<kDirectTensorMapAlignment>(shared_bytes));
+      DirectBlock const block = block_of(conv, static_cast<int>(blockIdx.x));
+      if (thread == 0) {
+        std::uint64_t* const landed = DirectTileBoxes::barrier(conv, smem);
+        DirectTileBoxes::expect(landed, conv.tile.slices * conv.group_in * conv.smem.plane_floats() * sizeof(float));
+        DirectTileBoxes::copy_input(params.input_map, conv, block, smem, 0, landed);
+      }
+      stage_filter(conv, block, thread, smem, DirectAsyncCopy{});
+      cp_async_commit();
+      cp_async_wait<0>();
+      __syncthreads(); // every thread's filter copies, and the box's barrier initialized
+      // the barrier's address computed again rather than held through the filter copies: held, it spilled at the
+      // 32 registers of 8 blocks an SM (3x3: mobilenet_dw +3%, perf-notes v37)
+      DirectTileBoxes::wait(DirectTileBoxes::barrier(conv, smem));
+      compute(conv, block, thread, smem, params.direct.epilogue);
+#endif
+    } else {
+      float* smem = reinterpret_cast<float*>(shared_bytes);
+      DirectBlock const block = block_of(params.conv, static_cast<int>(blockIdx.x));
+      stage(params.conv, block, thread, smem, DirectAsyncCopy{});
+      cp_async_commit();
+      cp_async_wait<0>();
+      __syncthreads(); // every thread's copies are in shared memory
+      compute(params.conv, block, thread, smem, params.epilogue);
+    }
   }
 
   /// The tile of block `index` of the one-dimensional grid (see `DirectConv2dParams`).
@@ -384,6 +486,13 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
     } else {
       stage_input<1>(params, block, thread, smem, copy);
     }
+    stage_filter(params, block, thread, smem, copy);
+  }
+
+  /// The filter half of `stage` (which the copy engine's staging of the input leaves to cp.async).
+  template <class Copy>
+  TILECONV_HOST_DEVICE static void stage_filter(DirectConv2dParams const& params, DirectBlock const& block, int thread,
+                                                float* smem, Copy const& copy) {
     float* filter_smem = smem;
     int const filter_copies = params.tile.slices * params.smem.slice_filter;
     for (int index = thread; index < filter_copies; index += kThreads) {
@@ -406,7 +515,7 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
       }
       float const* src = params.filter;
       if (valid) {
-        int const group = slice - params.groups.div(slice) * params.groups.divisor();
+        int const group = params.group_of(slice);
         src += std::int64_t{group} * params.group_out * (params.group_in * params.smem.taps) + offset;
       }
       copy.scalar(filter_smem + index, src, valid);
@@ -469,7 +578,7 @@ template <int kFilterH, int kFilterW, int kChannels, class Epilogue> struct Dire
         accumulate_any(window, params, rows_left, chunk_taps, acc);
       }
 
-      int const group = slice - params.groups.div(slice) * params.groups.divisor();
+      int const group = params.group_of(slice);
       int const q = block.q0 + column;
       TILECONV_UNROLL
       for (int j = 0; j < kChannels; ++j) {

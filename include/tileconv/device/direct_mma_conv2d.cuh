@@ -22,12 +22,10 @@
 
 #include <tileconv/config.cuh>
 #include <tileconv/device/direct_conv2d.cuh>
-#include <tileconv/device/mbarrier.cuh>
 #include <tileconv/device/ptx.cuh>
 #include <tileconv/device/shared_storage.cuh>
 #include <tileconv/epilogue/output_coord.cuh>
 
-#include <cuda.h>
 #include <cuda/ptx>
 
 #include <cstdint>
@@ -36,21 +34,11 @@
 namespace tileconv {
 namespace detail {
 
-/// The tensor-core direct kernel's parameters where the copy engine stages its tile (sm_90): the input as a 3D tensor
-/// (columns, rows, planes = images x channels), boxes of the staged pitch x rows x one group's 8 planes; the filter as
-/// a 2D tensor (a group's 72 values of one output channel, output channels), boxes of 72 x 8. Zero fill outside the
-/// input stands for the padding. Encoded by the host (`DirectConv2d::run`).
-template <class Epilogue> struct DirectMmaTensorMapParams {
-  DirectKernelParams<Epilogue> direct;
-  CUtensorMap input_map;
-  CUtensorMap filter_map;
-};
-
 /// @tparam Epilogue    see `DirectKernelParams`
-/// @tparam kTensorMaps whether the copy engine stages the tile (TMA, sm_90: `DirectMmaTensorMapParams`; one thread
-///                     issues a box a slice for the input and one for the filter) instead of every thread's cp.async
-///                     copies (`DirectConv2d::stage`, whose index math and bounds were a third of this kernel's
-///                     instructions: perf-notes v34)
+/// @tparam kTensorMaps whether the copy engine stages the tile (TMA, sm_90: `DirectTensorMapParams`; one thread
+///                     issues a box a slice for the input, the group's 8 planes, and one for the filter) instead of
+///                     every thread's cp.async copies (`DirectConv2d::stage`, whose index math and bounds were a third
+///                     of this kernel's instructions: perf-notes v34)
 template <class Epilogue, bool kTensorMaps> struct DirectMmaConv2d {
   /// An m16n8k8's n and k: the group's output and input channels.
   static constexpr int kChannels = DirectConvPolicy::kMmaGroupChannels;
@@ -67,13 +55,14 @@ template <class Epilogue, bool kTensorMaps> struct DirectMmaConv2d {
   /// The FP32 kernel whose staging and tiles this kernel shares.
   using Staging = DirectConv2d<kFilterSize, kFilterSize, kChannels, Epilogue>;
 
-  using Params = std::conditional_t<kTensorMaps, DirectMmaTensorMapParams<Epilogue>, DirectKernelParams<Epilogue>>;
-  /// The copy engine's boxes land on 128-byte boundaries: the kernel aligns its storage in a slack of that many bytes
-  /// (with the tensor maps), and the filter region before the input is a multiple of 128 bytes.
-  static constexpr int kSmemAlignment = kTensorMaps ? 128 : 16;
-  static_assert(kChannels * kTaps * kChannels * sizeof(float) % 128 == 0, "a slice's filter: whole 128-byte blocks");
-  /// Bytes a launch adds to the tiling's shared memory: the alignment slack and the copies' mbarrier.
-  static constexpr int kExtraSmemBytes = kTensorMaps ? kSmemAlignment + 16 : 0;
+  using Params = std::conditional_t<kTensorMaps, DirectTensorMapParams<Epilogue>, DirectKernelParams<Epilogue>>;
+  /// With the copy engine's staging the storage is aligned for its boxes; a slice's filter is whole 128-byte blocks,
+  /// so the input planes after the filters are too.
+  static constexpr int kSmemAlignment = kTensorMaps ? kDirectTensorMapAlignment : 16;
+  static_assert(kChannels * kTaps * kChannels * sizeof(float) % kDirectTensorMapAlignment == 0,
+                "a slice's filter: whole 128-byte blocks");
+  /// Bytes a launch adds to the tiling's shared memory: the alignment slack and the boxes' mbarrier.
+  static constexpr int kExtraSmemBytes = kTensorMaps ? kDirectTensorMapSmemBytes : 0;
 
   __device__ void operator()(Params const& params, unsigned char* shared_bytes) const {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
@@ -106,23 +95,15 @@ private:
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
       DirectConv2dParams const& conv = params.direct.conv;
       int const slices = min(conv.tile.slices, conv.slices - block.slice0);
-      std::uint64_t* const landed =
-          reinterpret_cast<std::uint64_t*>(smem + conv.smem.plane_offset(conv.tile.slices * kChannels));
+      std::uint64_t* const landed = DirectTileBoxes::barrier(conv, smem);
       if (threadIdx.x == 0) {
-        cuda::ptx::mbarrier_init(landed, 1);
-        cuda::ptx::fence_mbarrier_init(cuda::ptx::sem_release, cuda::ptx::scope_cluster);
         std::uint32_t const slice_bytes =
             (kChannels * conv.smem.plane_floats() + kChannels * kTaps * kChannels) * sizeof(float);
-        cuda::ptx::mbarrier_arrive_expect_tx(cuda::ptx::sem_release, cuda::ptx::scope_cta, cuda::ptx::space_shared,
-                                             landed, slices * slice_bytes);
+        DirectTileBoxes::expect(landed, slices * slice_bytes);
         for (int local_slice = 0; local_slice < slices; ++local_slice) {
           int const slice = block.slice0 + local_slice;
-          int const group = slice - conv.groups.div(slice) * conv.groups.divisor();
-          // plane (image, channel) = slice * 8 + channel within the group
-          std::int32_t const input_coords[3] = {block.iw_base, block.ih_first, slice * kChannels};
-          cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global,
-                                          smem + conv.smem.plane_offset(local_slice * kChannels), &params.input_map,
-                                          input_coords, landed);
+          int const group = conv.group_of(slice);
+          DirectTileBoxes::copy_input(params.input_map, conv, block, smem, local_slice * kChannels, landed);
           std::int32_t const filter_coords[2] = {0, group * kChannels};
           cuda::ptx::cp_async_bulk_tensor(cuda::ptx::space_cluster, cuda::ptx::space_global,
                                           smem + local_slice * conv.smem.slice_filter, &params.filter_map,
@@ -130,7 +111,7 @@ private:
         }
       }
       __syncthreads(); // the barrier initialized before anyone waits on it
-      mbarrier_wait_parity(shared_address(landed), 0);
+      DirectTileBoxes::wait(landed);
 #endif
     } else {
       Staging::stage(params.conv, block, static_cast<int>(threadIdx.x), smem, DirectAsyncCopy{});
@@ -189,7 +170,7 @@ private:
       // unit steps (the host's condition): staged row and column of tap (r, s) = output row + r, column + s
       float const* planes = smem + params.smem.plane_offset(local_slice * kChannels) + block.shift + t * plane_floats;
       int const slice = block.slice0 + local_slice;
-      int const group = slice - params.groups.div(slice) * params.groups.divisor();
+      int const group = params.group_of(slice);
       float bias[2] = {0.0f, 0.0f};
       if (params.bias != nullptr) {
         bias[0] = params.bias[group * kChannels + 2 * t];

@@ -134,21 +134,22 @@ public:
                                          detail::DirectConv2dParams::can_vectorize(args)),
         epilogue};
     if (uses_tensor_cores(args.problem)) {
-      if (uses_tensor_maps<Epilogue>(args, params.conv, tiling, device)) {
-        using Functor = detail::DirectMmaConv2d<Epilogue, true>;
-        typename Functor::Params mapped{params, {}, {}};
-        status = encode_tensor_maps(args, params.conv, &mapped, cuda_error);
-        return status == Status::kSuccess ? launch<Functor>(mapped, tiling, stream, cuda_error) : status;
-      }
-      return launch<detail::DirectMmaConv2d<Epilogue, false>>(params, tiling, stream, cuda_error);
+      return launch_staged<detail::DirectMmaConv2d<Epilogue, true>, detail::DirectMmaConv2d<Epilogue, false>>(
+          args, params, tiling, device, stream, cuda_error);
     }
     switch (fixed_filter_size(args.problem)) {
     case 3:
+      if (tiling.channels == 1) {
+        return launch_staged<detail::DirectConv2d<3, 3, 1, Epilogue, true>, detail::DirectConv2d<3, 3, 1, Epilogue>>(
+            args, params, tiling, device, stream, cuda_error);
+      }
       return launch_channels<3, 3>(params, tiling, stream, cuda_error);
     case 5:
-      return launch<detail::DirectConv2d<5, 5, 1, Epilogue>>(params, tiling, stream, cuda_error);
+      return launch_staged<detail::DirectConv2d<5, 5, 1, Epilogue, true>, detail::DirectConv2d<5, 5, 1, Epilogue>>(
+          args, params, tiling, device, stream, cuda_error);
     case 7:
-      return launch<detail::DirectConv2d<7, 7, 1, Epilogue>>(params, tiling, stream, cuda_error);
+      return launch_staged<detail::DirectConv2d<7, 7, 1, Epilogue, true>, detail::DirectConv2d<7, 7, 1, Epilogue>>(
+          args, params, tiling, device, stream, cuda_error);
     default:
       return launch_channels<0, 0>(params, tiling, stream, cuda_error);
     }
@@ -164,19 +165,30 @@ public:
            detail::DirectConvPolicy::uses_mma(problem.in_channels_per_group(), problem.out_channels_per_group());
   }
 
-  /// Whether the tensor-core kernel stages its tile through the copy engine (TMA, `detail::DirectMmaTensorMapParams`)
-  /// for `args` on `device`: an H100/H200 in a build with sm_90a code (`kBuiltForSm90a`, as the wgmma kernels); the
-  /// 16-byte row copies' conditions (`params.vectorized`: the input 16-byte aligned, in_w a multiple of 4, which the
-  /// descriptor's strides need), the filter 16-byte aligned, a staged row and plane within a box's 256 elements, and
-  /// the functor's extra shared memory within the device's. Elsewhere every thread's cp.async copies stage it.
+  /// Whether `run`'s kernel for `args` on `device` has the copy engine stage its tile (TMA,
+  /// `detail::DirectTensorMapParams`), where it has that form: the tensor-core kernel (its input a box a slice and its
+  /// filter) and the fixed-size depthwise kernels (their input, one box a tile). Conditions: an H100/H200 in a build
+  /// with sm_90a code (`kBuiltForSm90a`, as the wgmma kernels); the 16-byte row copies' conditions
+  /// (`params.vectorized`: the input 16-byte aligned, in_w a multiple of 4, which the descriptor's strides need); a
+  /// box's staged row, rows and planes within 256 elements each; the filter 16-byte aligned where it is boxed too; and
+  /// the shared memory the form adds (`kExtraSmemBytes`) within the device's. Elsewhere every thread's cp.async copies
+  /// stage the tile.
   template <class Epilogue>
   static bool uses_tensor_maps(Conv2dArguments const& args, detail::DirectConv2dParams const& params,
                                detail::DirectTiling const& tiling, DeviceInfo const& device) {
     constexpr int kMaxBoxElements = 256;
-    int const smem_bytes = tiling.smem_bytes + detail::DirectMmaConv2d<Epilogue, true>::kExtraSmemBytes;
+    bool const tensor_cores = uses_tensor_cores(args.problem);
+    if (!tensor_cores && (fixed_filter_size(args.problem) == 0 || tiling.channels != 1)) {
+      return false; // a kernel without the form
+    }
+    // the depthwise kernels' extra bytes do not depend on the filter size
+    int const extra_smem_bytes = tensor_cores ? detail::DirectMmaConv2d<Epilogue, true>::kExtraSmemBytes
+                                              : detail::DirectConv2d<3, 3, 1, Epilogue, true>::kExtraSmemBytes;
     return kBuiltForSm90a && device.compute_capability() == 90 && params.vectorized &&
-           reinterpret_cast<std::uintptr_t>(args.filter) % 16 == 0 && params.smem.pitch <= kMaxBoxElements &&
-           params.smem.rows <= kMaxBoxElements && smem_bytes <= device.smem_per_block_optin;
+           params.smem.pitch <= kMaxBoxElements && params.smem.rows <= kMaxBoxElements &&
+           input_box_planes(args.problem, params) <= kMaxBoxElements &&
+           (!tensor_cores || reinterpret_cast<std::uintptr_t>(args.filter) % 16 == 0) &&
+           tiling.smem_bytes + extra_smem_bytes <= device.smem_per_block_optin;
   }
 
   /// The square filter size of the fixed-size kernel `run` launches for `problem`, or 0 for the any-size kernel.
@@ -308,9 +320,33 @@ private:
     }
   }
 
-  /// Writes the descriptors of `args`' input and filter for the tensor-core kernel's staging into `mapped`: the input
-  /// as (columns, rows, planes) in boxes of the staged pitch x rows x 8 planes, the filter as (a group's 72 values of
-  /// an output channel, output channels) in boxes of 72 x 8 (`detail::DirectMmaTensorMapParams`).
+  /// `launch` of `Mapped` (the copy engine's staging) where `uses_tensor_maps`, else of `Copied` (cp.async).
+  template <class Mapped, class Copied, class Epilogue>
+  static Status launch_staged(Conv2dArguments const& args, detail::DirectKernelParams<Epilogue> const& params,
+                              detail::DirectTiling const& tiling, DeviceInfo const& device, cudaStream_t stream,
+                              cudaError_t* cuda_error) {
+    if (!uses_tensor_maps<Epilogue>(args, params.conv, tiling, device)) {
+      return launch<Copied>(params, tiling, stream, cuda_error);
+    }
+    typename Mapped::Params mapped{params, {}, {}};
+    // the input boxes land after the filter region: rounded up to whole 128-byte blocks (already so for the
+    // tensor-core kernel's), within the functor's extra bytes
+    constexpr int kAlignFloats = detail::kDirectTensorMapAlignment / static_cast<int>(sizeof(float));
+    mapped.direct.conv.smem.filter_floats =
+        (params.conv.smem.filter_floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    Status const status = encode_tensor_maps(args, mapped.direct.conv, &mapped, cuda_error);
+    return status == Status::kSuccess ? launch<Mapped>(mapped, tiling, stream, cuda_error) : status;
+  }
+
+  /// Planes of one input box: a slice's (its group's 8) for the tensor-core kernel, which issues a box a slice with
+  /// the slice's filter box beside it; all of a tile's for the depthwise kernels.
+  static int input_box_planes(Conv2dProblem const& problem, detail::DirectConv2dParams const& params) {
+    return uses_tensor_cores(problem) ? params.group_in : params.tile.slices * params.group_in;
+  }
+
+  /// Writes the descriptors of `args`' input, and for the tensor-core kernel its filter, into `mapped`: the input as
+  /// (columns, rows, planes) in boxes of the staged pitch x rows x `input_box_planes`, the filter as (a group's 72
+  /// values of an output channel, output channels) in boxes of 72 x 8 (`detail::DirectTensorMapParams`).
   template <class Params>
   static Status encode_tensor_maps(Conv2dArguments const& args, detail::DirectConv2dParams const& params,
                                    Params* mapped, cudaError_t* cuda_error) {
@@ -318,24 +354,28 @@ private:
       return detail::status_from_cuda(detail::tiled_map_encoder().error, cuda_error);
     }
     Conv2dProblem const& problem = args.problem;
-    constexpr cuuint32_t kGroupChannels = detail::DirectConvPolicy::kMmaGroupChannels;
     cuuint64_t const row_bytes = static_cast<cuuint64_t>(problem.in_w) * sizeof(float);
     cuuint64_t const input_dims[3] = {static_cast<cuuint64_t>(problem.in_w), static_cast<cuuint64_t>(problem.in_h),
                                       static_cast<cuuint64_t>(problem.batch) * problem.in_channels};
     cuuint64_t const input_strides[2] = {row_bytes, row_bytes * static_cast<cuuint64_t>(problem.in_h)};
     cuuint32_t const input_box[3] = {static_cast<cuuint32_t>(params.smem.pitch),
-                                     static_cast<cuuint32_t>(params.smem.rows), kGroupChannels};
-    cuuint64_t const filter_row = static_cast<cuuint64_t>(params.group_in) * params.smem.taps;
-    cuuint64_t const filter_dims[2] = {filter_row, static_cast<cuuint64_t>(problem.out_channels)};
-    cuuint64_t const filter_strides[1] = {filter_row * sizeof(float)};
-    cuuint32_t const filter_box[2] = {static_cast<cuuint32_t>(filter_row), kGroupChannels};
-    // the input streams from DRAM once (neighbouring tiles' halo rows meet in L2); every block of a group re-reads its
-    // filter from L2
-    bool const encoded =
+                                     static_cast<cuuint32_t>(params.smem.rows),
+                                     static_cast<cuuint32_t>(input_box_planes(problem, params))};
+    // the input streams from DRAM once (neighbouring tiles' halo rows meet in L2)
+    bool encoded =
         detail::encode_tiled_float_map(&mapped->input_map, 3, args.input, input_dims, input_strides, input_box,
-                                       CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_256B) &&
-        detail::encode_tiled_float_map(&mapped->filter_map, 2, args.filter, filter_dims, filter_strides, filter_box,
-                                       CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+                                       CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+    if (uses_tensor_cores(problem)) {
+      constexpr cuuint32_t kGroupChannels = detail::DirectConvPolicy::kMmaGroupChannels;
+      cuuint64_t const filter_row = static_cast<cuuint64_t>(params.group_in) * params.smem.taps;
+      cuuint64_t const filter_dims[2] = {filter_row, static_cast<cuuint64_t>(problem.out_channels)};
+      cuuint64_t const filter_strides[1] = {filter_row * sizeof(float)};
+      cuuint32_t const filter_box[2] = {static_cast<cuuint32_t>(filter_row), kGroupChannels};
+      // every block of a group re-reads its filter from L2
+      encoded = encoded && detail::encode_tiled_float_map(&mapped->filter_map, 2, args.filter, filter_dims,
+                                                          filter_strides, filter_box, CU_TENSOR_MAP_SWIZZLE_NONE,
+                                                          CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+    }
     return encoded ? Status::kSuccess : Status::kErrorNotSupported;
   }
 
