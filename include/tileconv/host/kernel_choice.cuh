@@ -88,10 +88,15 @@ namespace detail {
 /// The analytic gather's cost per step relative to the channel-tiled one. H100, seed shape, 128 x 256 tiles:
 /// 10.2 ms analytic vs 6.70 ms channel-tiled (docs/perf-notes.md, v1).
 inline constexpr double kAnalyticStepFactor = 1.5;
-/// The channels-last copy pass's rate, bytes read and written per microsecond: 2.13 GB in 637 us on the seed shape's
-/// input, 184 MB in 59 us on r50_1x1_c256_56's (ncu, H200). On an H100 (3.35 TB/s of HBM3 against the H200's 4.8) it
-/// would take ~1.4x longer, which would make the seed shape a near tie there.
-inline constexpr double kChannelsLastCopyBytesPerUs = 3.3e6;
+/// The rate of the operand pass before the main kernel (one launch), bytes read and written per microsecond: it copies
+/// the filter (the TF32 copy or tile image the wgmma policies read, an mma.sync policy's reordered filter), and with
+/// the channels-last gather the input too. The input's copy: 2.13 GB in 637 us on the seed shape's input, 184 MB in 59
+/// us on r50_1x1_c256_56's (ncu, H200). On an H100 (3.35 TB/s of HBM3 against the H200's 4.8) it would take ~1.4x
+/// longer, which would make the seed shape a near tie there. The filter's copy at the same rate: it is what the model
+/// missed on b1_c512_14, whose 9.4 MB filter is the largest operand (session 20 sweep, H200, perf-notes v38: every
+/// wgmma-specialized estimate 5-9 us under the measured time, the channel-tiled ones, whose filter pass is a launch of
+/// its own, by 3 us more).
+inline constexpr double kOperandPassBytesPerUs = 3.3e6;
 /// A block's fixed cost (pipeline fill, epilogue), in steps. Argued: the prologue issues STAGES - 1 copies at once
 /// and waits about one step's latency; the H100 step times of the table were fitted with it included.
 inline constexpr double kFixedStepsPerBlock = 1.0;
@@ -176,6 +181,9 @@ struct CandidateShape {
   double useful_fraction = 0.0;          ///< output elements / elements the tiles cover
   double step_factor = 1.0;              ///< the gather's cost per step
   std::size_t filter_copy_bytes = 0;     ///< the filter's copy the policy needs in the workspace, 0 for mma.sync ones
+  std::size_t filter_pass_bytes = 0;     ///< the filter's copy a launch makes by a pass before the main kernel where
+                                         ///< the workspace holds it: filter_copy_bytes, or for an mma.sync policy
+                                         ///< with a channel-tiled gather its optional reordered copy
   std::size_t channels_last_bytes = 0;   ///< the input's channels-last copy in the workspace, with that gather
   std::size_t partial_bytes = 0;         ///< one split's partial sums, the output's size (`split_k_partial_bytes`)
   GatherKind gather = GatherKind::kAuto; ///< kAuto, or a gather by TMA copies (kChannelsLast with the input's copy)
@@ -222,6 +230,11 @@ inline bool candidate_shape(Conv2dProblem const& problem, DeviceInfo const& devi
     // (seed shape 11.7 ms instead of 4.3)
     // (the pointwise kernel rounds the filter stages it copies itself: no copy)
     shape->filter_copy_bytes = gather == GatherKind::kPointwise ? 0 : required_filter_copy_bytes<Policy>(problem);
+    // as `Conv2d::reordered_filter_bytes`: every gather but the analytic one reads the reordered filter where the
+    // workspace holds it
+    shape->filter_pass_bytes = gather == GatherKind::kPointwise  ? 0
+                               : gather != GatherKind::kAnalytic ? filter_copy_bytes(problem)
+                                                                 : shape->filter_copy_bytes;
     shape->gather = copies_by_tma(gather) ? gather : GatherKind::kAuto;
     // the workspace's parts, once per candidate: `estimate` runs for up to kMaxSplitK split counts of each
     shape->channels_last_bytes = gather == GatherKind::kChannelsLast ? channels_last_copy_bytes(problem) : 0;
@@ -249,12 +262,18 @@ inline Estimate estimate(DeviceInfo const& device, ArchPolicies const& arch, Can
   double time_us =
       arch.launch_us + double(full_rounds) * block_us(shape.blocks_per_sm) + (tail > 0 ? block_us(tail) : 0.0);
   if (split_k > 1) {
-    // the reduction pass reads split_k partial outputs and writes the output
-    time_us += arch.launch_us + double(split_k + 1) * double(shape.partial_bytes) / arch.reduce_bytes_per_us;
+    // the main kernel writes split_k partial outputs instead of the output (which the step times include), the
+    // reduction pass reads them and writes the output
+    time_us += arch.launch_us + double(2 * split_k) * double(shape.partial_bytes) / arch.reduce_bytes_per_us;
   }
-  if (shape.gather == GatherKind::kChannelsLast) {
-    // the copy pass reads the input and writes it
-    time_us += arch.launch_us + 2.0 * shape.input_bytes / kChannelsLastCopyBytesPerUs;
+  // the pass before the main kernel reads and writes the filter's copy, and the input's with the channels-last
+  // gather. Charged also where an mma.sync policy's launch has no room for its optional copy: it then reads the filter
+  // in place, slower, which the step times (fitted with the copy) do not show; argued to cost about as much, so that
+  // the choice does not depend on the workspace beyond what fits.
+  double const pass_bytes =
+      2.0 * (double(shape.filter_pass_bytes) + (shape.gather == GatherKind::kChannelsLast ? shape.input_bytes : 0.0));
+  if (pass_bytes > 0.0) {
+    time_us += arch.launch_us + pass_bytes / kOperandPassBytesPerUs;
   }
   double const busy_us = double(blocks) * steps * shape.step_factor * candidate.step_us_shared;
 
@@ -409,8 +428,10 @@ inline char const* unsplit_reason(BestEstimates const& best, ArchPolicies const&
 /// Per candidate policy of the device's architecture (`arch_policies`) and split count, the cost model estimates the
 /// time: blocks = output tiles * split_k spread over the SMs, run blocks_per_sm at a time (shared memory, threads and
 /// measured registers), each taking its share of the reduction's BLOCK_R steps at the policy's measured step time
-/// (slower alone than shared, slower with the analytic gather), plus the split-K reduction pass's launch and memory
-/// traffic. It returns the fastest unsplit choice unless a split one that fits the workspace is clearly faster
+/// (slower alone than shared, slower with the analytic gather), plus the split-K partial sums' traffic and the
+/// reduction pass's launch, and the operand pass before the main kernel (the filter's copy, and the input's
+/// channels-last copy with that gather). It returns the fastest unsplit choice unless a split one that fits the
+/// workspace is clearly faster
 /// (`detail::split_pays`); split-K is considered only for a policy whose tiles fill less than one wave.
 /// Ties go to fewer splits, then to the table's order. Deterministic; no CUDA call. Where nothing can be planned
 /// (device before sm_80, invalid problem, grid too large) it returns `kFallbackPolicy`, unsplit, with reason
