@@ -128,7 +128,7 @@ using Large = PolicyType<PolicyId::kLargeTile>;
 } // namespace
 
 TEST_CASE("the policy table lists the default policies, names them and dispatches to their types", "[plan]") {
-  CHECK(kPolicyCount == 11);
+  CHECK(kPolicyCount == 13);
   CHECK(std::string(to_string(PolicyId::kLargeTile)) == "large-tile");
   CHECK(std::string(to_string(PolicyId::kNarrowTile)) == "narrow-tile");
   CHECK(std::string(to_string(PolicyId::kSmallTile)) == "small-tile");
@@ -140,12 +140,16 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedSmall)) == "wgmma-specialized-small");
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedNarrow)) == "wgmma-specialized-narrow");
   CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedThin)) == "wgmma-specialized-thin");
+  CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedWide)) == "wgmma-specialized-wide");
+  CHECK(std::string(to_string(PolicyId::kWgmmaSpecializedSolo)) == "wgmma-specialized-solo");
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSquare>, WgmmaSquarePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSmall>, WgmmaSmallPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecialized>, WgmmaSpecializedPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedSmall>, WgmmaSpecializedSmallPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedNarrow>, WgmmaSpecializedNarrowPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedThin>, WgmmaSpecializedThinPolicy>);
+  CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedWide>, WgmmaSpecializedWidePolicy>);
+  CHECK(std::is_same_v<PolicyType<PolicyId::kWgmmaSpecializedSolo>, WgmmaSpecializedSoloPolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kLargeTile>, LargeTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kNarrowTile>, NarrowTilePolicy>);
   CHECK(std::is_same_v<PolicyType<PolicyId::kSmallTile>, SmallTilePolicy>);
@@ -212,7 +216,8 @@ TEST_CASE("the policy table lists the default policies, names them and dispatche
   SECTION("the wgmma tiles: candidates on sm_90 alone, planned only in an sm_90a build") {
     for (PolicyId id :
          {PolicyId::kWgmmaSquare, PolicyId::kWgmmaNarrow, PolicyId::kWgmmaSmall, PolicyId::kWgmmaSpecialized,
-          PolicyId::kWgmmaSpecializedSmall, PolicyId::kWgmmaSpecializedNarrow, PolicyId::kWgmmaSpecializedThin}) {
+          PolicyId::kWgmmaSpecializedSmall, PolicyId::kWgmmaSpecializedNarrow, PolicyId::kWgmmaSpecializedThin,
+          PolicyId::kWgmmaSpecializedWide, PolicyId::kWgmmaSpecializedSolo}) {
       INFO(to_string(id));
       CHECK(lists(*arch_policies(90), id));
       for (int cc : {80, 86, 89, 100, 120}) {
@@ -376,14 +381,15 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
   }
   SECTION("H100: the pointwise gather on the 1 x 1 row, without workspace, only with 16-byte aligned tensors") {
     // docs/perf-notes.md, v27 (H200): r50_1x1_c256_56 ~40 us with the pointwise gather, 52 with wgmma-narrow's
-    // register gather; the 3 x 3 rows and the strided ones are not pointwise
+    // register gather; v39: 36.5 us on the 64 x 256 tile, 38.0 on the 64 x 128 one; the 3 x 3 rows and the strided
+    // ones are not pointwise
     for (tileconv_bench::Shape const& shape : bench_shapes()) {
       INFO(shape.name);
       KernelChoice const choice = choose_kernel(shape.problem, h100(), kUnlimitedWorkspace);
       bool const expected = kBuiltForSm90a && shape.name == "r50_1x1_c256_56";
       CHECK((choice.gather == GatherKind::kPointwise) == expected);
       if (expected) {
-        CHECK(choice.policy == PolicyId::kWgmmaSpecializedNarrow);
+        CHECK(choice.policy == PolicyId::kWgmmaSpecializedWide);
         CHECK(choice.split_k == 1);
         CHECK(choice.reason == choice_reason::kPointwise);
         // no workspace: the kernel rounds the filter stages it copies
@@ -397,6 +403,32 @@ TEST_CASE("small maps split the reduction when the workspace allows, and only th
         for (int i = 0; i < count; ++i) {
           CHECK(list[i].gather != GatherKind::kPointwise);
         }
+      }
+    }
+  }
+  SECTION(
+      "H100: ResNet-50's wider 1 x 1 layers on the 128-channel pointwise tile, its 64-channel one on the narrowest") {
+    // docs/perf-notes.md, v39 (H200, back-to-back launches): the 128 x 128 tile with one consumer warpgroup 46.2 us on
+    // 64 -> 256 at 56 x 56, 30.4 on 512 -> 128 at 28 x 28, 28.3 on 1024 -> 256 at 14 x 14, 37.2 on 128 -> 512 at
+    // 28 x 28 and 47.3 on 256 -> 128 at 56 x 56, where the model chose wgmma-specialized's register gather before
+    // (62.2, 42.0, 39.1, 48.6 us) or the 64 x 128 pointwise tile (70.4); on 256 -> 64 it computes half padding (44.4)
+    struct Layer {
+      int in_channels, size, out_channels;
+      PolicyId expected;
+    };
+    for (Layer const layer :
+         {Layer{64, 56, 256, PolicyId::kWgmmaSpecializedSolo}, Layer{512, 28, 128, PolicyId::kWgmmaSpecializedSolo},
+          Layer{1024, 14, 256, PolicyId::kWgmmaSpecializedSolo}, Layer{128, 28, 512, PolicyId::kWgmmaSpecializedSolo},
+          Layer{256, 56, 128, PolicyId::kWgmmaSpecializedSolo}, Layer{256, 56, 64, PolicyId::kWgmmaSpecializedWide}}) {
+      Conv2dProblem const problem = conv(32, layer.in_channels, layer.size, layer.size, layer.out_channels, 1, 1);
+      INFO(layer.in_channels << " -> " << layer.out_channels << " at " << layer.size);
+      KernelChoice const choice = choose_kernel(problem, h100(), kUnlimitedWorkspace);
+      if (kBuiltForSm90a) {
+        CHECK(choice.policy == layer.expected);
+        CHECK(choice.gather == GatherKind::kPointwise);
+        CHECK(choice.split_k == 1);
+      } else {
+        CHECK(choice.gather != GatherKind::kPointwise);
       }
     }
   }

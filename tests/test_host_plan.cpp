@@ -332,6 +332,8 @@ TEST_CASE("the pointwise gather: 1 x 1 convs at stride 1 without padding, 4-pixe
   // the policies: warp-specialized ones whose consumer warpgroups own 128-pixel multiples
   CHECK(detail::has_plane_box_gathers<WgmmaSpecializedNarrowPolicy>());
   CHECK(detail::has_plane_box_gathers<WgmmaSpecializedThinPolicy>());
+  CHECK(detail::has_plane_box_gathers<WgmmaSpecializedWidePolicy>()); // 2 consumers of 128 pixels
+  CHECK(detail::has_plane_box_gathers<WgmmaSpecializedSoloPolicy>());
   CHECK_FALSE(detail::has_plane_box_gathers<WgmmaSpecializedPolicy>());      // 2 consumers of 64 pixels
   CHECK_FALSE(detail::has_plane_box_gathers<WgmmaSpecializedSmallPolicy>()); // 64 pixels
   CHECK_FALSE(detail::has_plane_box_gathers<WgmmaNarrowPolicy>());

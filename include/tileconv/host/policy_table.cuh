@@ -28,7 +28,9 @@
   X(kWgmmaSpecialized, ::tileconv::WgmmaSpecializedPolicy, "wgmma-specialized")                                        \
   X(kWgmmaSpecializedSmall, ::tileconv::WgmmaSpecializedSmallPolicy, "wgmma-specialized-small")                        \
   X(kWgmmaSpecializedNarrow, ::tileconv::WgmmaSpecializedNarrowPolicy, "wgmma-specialized-narrow")                     \
-  X(kWgmmaSpecializedThin, ::tileconv::WgmmaSpecializedThinPolicy, "wgmma-specialized-thin")
+  X(kWgmmaSpecializedThin, ::tileconv::WgmmaSpecializedThinPolicy, "wgmma-specialized-thin")                           \
+  X(kWgmmaSpecializedWide, ::tileconv::WgmmaSpecializedWidePolicy, "wgmma-specialized-wide")                           \
+  X(kWgmmaSpecializedSolo, ::tileconv::WgmmaSpecializedSoloPolicy, "wgmma-specialized-solo")
 
 namespace tileconv {
 
@@ -211,6 +213,17 @@ namespace detail {
 //          steps) -> 0.39, r50_3x3_c64_56 0.0986 -> 0.41, dil2_c64_128 0.1287 -> 0.41, r50_3x3_c128_28 0.1308 ->
 //          0.43: 0.43, which keeps unet_c32_512 on the channels-last gather (0.2313 ms). Alone: not measured, twice the
 //          shared rate. They win where the workspace holds the filter's tile image but not the input's copy.
+//          specialized-wide and -solo, pointwise rows (one block per SM; session 21 sweep, H200, perf-notes v39,
+//          back-to-back launches, the narrow row's shapes): the two have the same tiles and rounds on every 1 x 1 layer
+//          of more than 64 output channels (8192 outputs a tile), so only their ratio matters there: the solo tile's
+//          steps measured 0.84-0.87x the narrow tile's pair-steps on the 28 x 28 and 14 x 14 layers (0.81 and 0.77 us)
+//          and 0.66x on 256 -> 128 at 56 x 56, the wide tile's 0.93-0.97x on every layer: 0.8 and 0.89, against the
+//          narrow row's 2 x 0.47. Fitted on the same basis as the narrow row (whose 0.47 holds on the 28 x 28 and
+//          14 x 14 layers, 0.63-0.65 on the 56 x 56 ones, DRAM-bound), so that the ranking among the three is the
+//          sweep's: wide on r50_1x1_c256_56 (36.5 us, narrow 38.0, solo 44.4: half its channels padding) and solo on
+//          the wider layers (46.2-47.3 us at 56 x 56, 28.3-30.4 at 28 x 28 and 14 x 14, where the default launcher took
+//          wgmma-specialized's register gather at 39-62 us), except 128 -> 512 at 28 x 28 (solo 37.2 against wide 35.2,
+//          the same rounds). Registers: 160 and 254 (`ptxas -v`, sm_90a), one block per SM either way.
 // The analytic gather costs 1.5x per step (kernel_choice.cuh). Registers: `nvcc -Xptxas -v` of each policy's kernel
 // for both gathers with the identity epilogue (examples/conv2d_demo.cu), CUDA 13.0, re-read in session 4 after
 // perf-notes v7 (the channel-tiled loop now exists with and without A rounding), and for sm_90a in session 9 after
@@ -233,6 +246,8 @@ inline constexpr PolicyCandidate kSm90Candidates[] = {
     {PolicyId::kWgmmaSpecializedNarrow, 128, 128, 1.24, 0.62, GatherKind::kTapShifted},
     {PolicyId::kWgmmaSpecializedThin, 127, 127, 0.86, 0.43, GatherKind::kTapShifted},
     {PolicyId::kWgmmaSpecializedThin, 80, 80, 0.42, 0.29, GatherKind::kChannelsLast},
+    {PolicyId::kWgmmaSpecializedWide, 160, 160, 0.89, 0.89, GatherKind::kPointwise},
+    {PolicyId::kWgmmaSpecializedSolo, 254, 254, 0.8, 0.8, GatherKind::kPointwise},
 };
 
 // Not measured on these GPUs: the H100's step times scaled, argued from clocks and TF32 mma rates. The kernels are

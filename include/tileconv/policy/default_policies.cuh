@@ -93,12 +93,29 @@ using WgmmaSpecializedNarrowPolicy = WarpSpecializedTilePolicy<64, 128, 1, 1, 4,
 /// (docs/perf-notes.md, v22).
 using WgmmaSpecializedThinPolicy = WarpSpecializedTilePolicy<32, 128, 1, 1, 4>;
 
+/// 64 output channels x 256 pixels, warp-specialized: 1 producer and 2 consumer warpgroups, 4 stages (163 KiB, one
+/// block per SM, 160 registers), for the pointwise gather, which the launcher gives it. A k tile's copies read 1 KiB
+/// runs of each input channel (8 boxes), twice the 128-pixel tile's, and a block streams its stages as two 128-pixel
+/// blocks would: H200 sweep, back-to-back launches, r50_1x1_c256_56 36.5 us against the 64 x 128 pointwise tile's
+/// 38.0, and 3-8% faster on every other 1 x 1 layer swept (docs/perf-notes.md, v39).
+using WgmmaSpecializedWidePolicy = WarpSpecializedTilePolicy<64, 256, 2, 1, 4, 1>;
+
+/// 128 output channels x 128 pixels, warp-specialized: 1 producer and 1 consumer warpgroup, 4 stages (131 KiB, one
+/// block per SM, 254 registers: the consumer's 128 accumulators and its A fragments), for the pointwise gather, which
+/// the launcher gives it. 1 x 1 layers of 128 output channels or more, where a 64-channel tile reads the input twice as
+/// often: H200 sweep, back-to-back launches, 256 -> 128 at 56 x 56 47.3 us, 64 -> 256 at 56 x 56 46.2, 1024 -> 256 at
+/// 14 x 14 28.3, against 67.6, 53.3 and 31.5 for the 64 x 256 tile and 70.4, 62.2 and 39.1 for the default launcher
+/// before (docs/perf-notes.md, v39).
+using WgmmaSpecializedSoloPolicy = WarpSpecializedTilePolicy<128, 128, 1, 1, 4, 1>;
+
 static_assert(WgmmaSquarePolicy::kSmemBytes <= 113 * 1024 && WgmmaNarrowPolicy::kSmemBytes <= 113 * 1024 &&
                   WgmmaSmallPolicy::kSmemBytes <= 113 * 1024 && WgmmaSpecializedSmallPolicy::kSmemBytes <= 113 * 1024 &&
                   WgmmaSpecializedNarrowPolicy::kSmemBytes <= 113 * 1024 &&
                   WgmmaSpecializedThinPolicy::kSmemBytes <= 113 * 1024,
               "the wgmma tiles must fit twice in the 228 KiB of an sm_90 SM, less 1 KiB reserved per block");
-static_assert(WgmmaSpecializedPolicy::kSmemBytes <= 227 * 1024,
-              "the specialized tile must fit an sm_90 block's 227 KiB");
+static_assert(WgmmaSpecializedPolicy::kSmemBytes <= 227 * 1024 &&
+                  WgmmaSpecializedWidePolicy::kSmemBytes <= 227 * 1024 &&
+                  WgmmaSpecializedSoloPolicy::kSmemBytes <= 227 * 1024,
+              "the one-block-per-SM specialized tiles must fit an sm_90 block's 227 KiB");
 
 } // namespace tileconv
