@@ -454,7 +454,7 @@ private:
       tileconv::Conv2dArguments const args{
           problem,          s.nchw.input(0),   s.nchw.filter(0),           s.bias.get<float>(),
           s.nchw.output(0), s.workspace.get(), cs.tileconv_workspace_bytes};
-      if (tileconv::DirectConv2d::applies(problem)) {
+      if (tileconv::DirectConv2d::takes(problem, device_)) {
         cs.label = "direct kernel, nothing to tune";
       } else {
         tileconv::KernelChoice best;

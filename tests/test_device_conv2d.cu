@@ -510,7 +510,7 @@ TEST_CASE("plan_conv2d plans the policy that the default launcher chooses", "[gp
   DeviceInfo const device = current_device_info();
   for (std::size_t index : quick_shape_indices()) {
     Conv2dProblem const& problem = shapes()[index].problem;
-    if (DirectConv2d::applies(problem)) {
+    if (DirectConv2d::takes(problem, device)) {
       continue; // the direct kernel has no tile policy; test_device_direct_conv.cu plans it
     }
     INFO(describe(shapes()[index]));

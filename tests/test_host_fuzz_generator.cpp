@@ -290,10 +290,25 @@ TEST_CASE("fuzz settings come from the environment, and a malformed value is ref
     REQUIRE(fuzz_settings_from_env(&settings, &error));
     CHECK(settings.random_seed);
   }
+  SECTION("a seed past INT64_MAX replays as printed") {
+    // half the random seeds are; a signed parse saturated them all to INT64_MAX
+    ScopedEnv seed("TILECONV_FUZZ_SEED", "17511816145617251424");
+    FuzzSettings settings;
+    std::string error;
+    REQUIRE(fuzz_settings_from_env(&settings, &error));
+    CHECK(settings.seed == 17511816145617251424ull);
+    CHECK(settings.replay(594).rfind("TILECONV_FUZZ_SEED=17511816145617251424 ", 0) == 0);
+    ScopedEnv largest("TILECONV_FUZZ_SEED", "18446744073709551615");
+    REQUIRE(fuzz_settings_from_env(&settings, &error));
+    CHECK(settings.seed == 18446744073709551615ull);
+  }
   SECTION("malformed values") {
     for (auto const& [name, value] :
          std::vector<std::pair<char const*, char const*>>{{"TILECONV_FUZZ_SEED", "12x"},
                                                           {"TILECONV_FUZZ_SEED", "-1"},
+                                                          {"TILECONV_FUZZ_SEED", "18446744073709551616"}, // 2^64
+                                                          {"TILECONV_FUZZ_SEED", " 7"},
+                                                          {"TILECONV_FUZZ_FIRST", "9223372036854775808"}, // 2^63
                                                           {"TILECONV_FUZZ_COUNT", ""},
                                                           {"TILECONV_FUZZ_FIRST", "-3"},
                                                           {"TILECONV_FUZZ_MAX_MACS", "0"},

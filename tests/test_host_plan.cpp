@@ -259,6 +259,39 @@ TEST_CASE("the launcher resolves the gather per problem", "[plan]") {
         GatherKind::kChannelTiled);
 }
 
+TEST_CASE("the launcher sends few-channel groups to the direct kernel only where its tile fits the device", "[plan]") {
+  // 16 -> 7 channels a group, 8x8, stride 4, dilation (3, 1), out 7 x 23 (a random fuzz case's shape, padded
+  // symmetrically). The direct kernel's smallest tile, 1 slice x 4 rows x 23 columns, stages 3 x 4 + 7 x 3 + 1 = 34
+  // rows of 3 + 22 x 4 + 7 + 1 -> 100 floats for each of 16 planes, after 16 x 64 x 8 filter floats: 250368 bytes, past
+  // every fake device's shared memory a block (227 KiB at most).
+  Conv2dProblem const wide_reach = conv(2, 64, 37, 82, 28, 8, 8).pad(6, 7).stride(4, 4).dilation(3, 1).groups(4);
+  detail::DirectTileShape smallest;
+  smallest.rows = 4;
+  smallest.columns = 23;
+  CHECK(detail::DirectSmemLayout::bytes(wide_reach, smallest, 8) == (16 * 64 * 8 + 16 * 34 * 100) * 4);
+  // 3x3, dilation 80: the smallest tile fits the H100's opt-in, not the RTX 4090's (test_host_direct_conv.cpp)
+  Conv2dProblem const dilated = conv(1, 2, 40, 40, 2, 3, 3).dilation(80, 80).pad(80, 80).groups(2);
+  for (NamedDevice const& device : fake_devices()) {
+    INFO(device.name);
+    REQUIRE(DirectConv2d::applies(wide_reach));
+    LaunchPlan plan;
+    CHECK(DirectConv2d::plan(wide_reach, device.info, &plan) == Status::kErrorSharedMemoryExceeded);
+    CHECK_FALSE(DirectConv2d::takes(wide_reach, device.info));
+    // the implicit GEMM's workspace (split-K's partial sums: 8 groups of 7 x 7 x 23 outputs fill few SMs), not the
+    // direct path's none
+    CHECK(conv2d_workspace_size(wide_reach, device.info) >=
+          choose_kernel(wide_reach, device.info, kUnlimitedWorkspace).workspace_bytes);
+    CHECK(conv2d_workspace_size(wide_reach, device.info) > 0);
+
+    LaunchPlan direct_plan;
+    bool const fits = DirectConv2d::plan(dilated, device.info, &direct_plan) == Status::kSuccess;
+    CHECK(fits == (device.info.smem_per_block_optin >= (12 + 168 * 184) * 4)); // its smallest tile's bytes
+    CHECK(DirectConv2d::takes(dilated, device.info) == fits);
+  }
+  CHECK(DirectConv2d::takes(conv(32, 256, 28, 28, 256, 3, 3).pad(1, 1).groups(32), h100())); // ResNeXt's
+  CHECK_FALSE(DirectConv2d::takes(conv(1, 64, 8, 8, 64, 3, 3).pad(1, 1), h100()));           // dense
+}
+
 TEST_CASE("make_launch_plan records the gather it is given", "[plan]") {
   Conv2dProblem const problem = conv(1, 16, 8, 8, 8, 3, 3);
   LaunchPlan plan;

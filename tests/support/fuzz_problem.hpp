@@ -13,6 +13,7 @@
 #include <tileconv/problem.cuh>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -173,13 +174,32 @@ struct FuzzSettings {
 
 namespace detail {
 
+/// `text` as a whole decimal integer: false for trailing characters and for a value past int64's range, where
+/// strtoll saturates.
 inline bool parse_int64(char const* text, std::int64_t* value) {
   if (text == nullptr || *text == '\0') {
     return false;
   }
   char* end = nullptr;
+  errno = 0;
   long long const parsed = std::strtoll(text, &end, 10);
-  if (*end != '\0') {
+  if (*end != '\0' || errno == ERANGE) {
+    return false;
+  }
+  *value = parsed;
+  return true;
+}
+
+/// A seed: every 64-bit value, as `replay` prints the random ones (half of them past INT64_MAX); no sign, which
+/// strtoull would take and wrap.
+inline bool parse_uint64(char const* text, std::uint64_t* value) {
+  if (text == nullptr || *text < '0' || *text > '9') {
+    return false; // empty, a sign, or leading white space
+  }
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long const parsed = std::strtoull(text, &end, 10);
+  if (*end != '\0' || errno == ERANGE) {
     return false;
   }
   *value = parsed;
@@ -227,14 +247,11 @@ inline bool fuzz_settings_from_env(FuzzSettings* settings, std::string* error) {
   result.limits.max_macs = static_cast<double>(max_macs);
 
   if (char const* text = std::getenv("TILECONV_FUZZ_SEED")) {
-    std::int64_t seed = 0;
     if (std::string(text) == "random") {
       std::random_device device;
       result.seed = (std::uint64_t{device()} << 32) ^ device();
       result.random_seed = true;
-    } else if (detail::parse_int64(text, &seed) && seed >= 0) {
-      result.seed = static_cast<std::uint64_t>(seed);
-    } else {
+    } else if (!detail::parse_uint64(text, &result.seed)) {
       *error = std::string("TILECONV_FUZZ_SEED must be a non-negative integer or 'random', not '") + text + "'";
       return false;
     }

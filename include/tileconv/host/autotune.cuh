@@ -149,7 +149,7 @@ inline Status run_plain(Conv2dArguments const& args, KernelChoice const& choice,
 /// holds the winner's result at the end (the candidates differ in float summation order only). The workspace, if
 /// any, is used as scratch. Not allowed while `stream` is being captured into a CUDA graph: returns
 /// kErrorCudaRuntime with `cudaErrorStreamCaptureUnsupported`. Candidates that cannot launch are skipped; if none
-/// can, the first one's status is returned. A problem of the direct path (`DirectConv2d::applies`) has one kernel
+/// can, the first one's status is returned. A problem of the direct path (`DirectConv2d::takes`) has one kernel
 /// and nothing to time: kErrorNotSupported, nothing launched (`conv2d_autotuned` runs it).
 inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, KernelChoice* best,
                               cudaError_t* cuda_error = nullptr) {
@@ -160,9 +160,6 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
   if (status != Status::kSuccess) {
     return status;
   }
-  if (DirectConv2d::applies(args.problem)) {
-    return Status::kErrorNotSupported;
-  }
   DeviceInfo device;
   status = detail::current_device_info(&device, cuda_error);
   if (status == Status::kSuccess) {
@@ -170,6 +167,9 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
   }
   if (status != Status::kSuccess) {
     return status;
+  }
+  if (DirectConv2d::takes(args.problem, device)) {
+    return Status::kErrorNotSupported;
   }
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   status = detail::own_cuda_call(cudaStreamIsCapturing(stream, &capture), cuda_error);
@@ -291,9 +291,6 @@ inline Status autotune_conv2d(Conv2dArguments const& args, cudaStream_t stream, 
 /// at once both time it, and the later result stays. Problems of the direct path go to its kernel, as in `conv2d`.
 inline Status conv2d_autotuned(Conv2dArguments const& args, cudaStream_t stream = nullptr,
                                cudaError_t* cuda_error = nullptr) {
-  if (DirectConv2d::applies(args.problem)) {
-    return conv2d(args, stream, cuda_error);
-  }
   Status status = check_arguments(args);
   if (status != Status::kSuccess) {
     return status;
@@ -302,6 +299,9 @@ inline Status conv2d_autotuned(Conv2dArguments const& args, cudaStream_t stream 
   status = detail::current_device_info(&device, cuda_error);
   if (status != Status::kSuccess) {
     return status;
+  }
+  if (DirectConv2d::takes(args.problem, device)) {
+    return conv2d(args, device, stream, cuda_error);
   }
   detail::AutotuneKey const key = detail::autotune_key(device, args);
   KernelChoice cached;

@@ -438,9 +438,9 @@ Status run_choice(Conv2dArguments const& args, Epilogue const& epilogue, KernelC
 /// where the output alone cannot fill the GPU, the filter reordered for the channel-tiled gather, and the input's
 /// channels-last copy where the launcher would make one. Pass at least
 /// this much in `Conv2dArguments::workspace` to get that launch; with less (or none) the launcher picks the best
-/// launch that fits. Problems of the direct path (`DirectConv2d::applies`) need none.
+/// launch that fits. Problems of the direct path (`DirectConv2d::takes`) need none.
 inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInfo const& device) {
-  if (DirectConv2d::applies(problem)) {
+  if (DirectConv2d::takes(problem, device)) {
     return 0;
   }
   KernelChoice const choice = choose_kernel(problem, device, kUnlimitedWorkspace);
@@ -452,7 +452,7 @@ inline std::size_t conv2d_workspace_size(Conv2dProblem const& problem, DeviceInf
 /// filter and output (cudaMalloc's are), with occupancy from the runtime: which kernel, why, split-K, grid and waves.
 inline Status plan_conv2d(Conv2dProblem const& problem, DeviceInfo const& device, LaunchPlan* plan,
                           std::size_t workspace_bytes = 0, cudaError_t* cuda_error = nullptr) {
-  if (DirectConv2d::applies(problem)) {
+  if (DirectConv2d::takes(problem, device)) {
     return DirectConv2d::plan(problem, device, plan);
   }
   KernelChoice const choice = choose_kernel(problem, device, workspace_bytes);
@@ -485,12 +485,12 @@ Status conv2d(Conv2dArguments const& args, cudaStream_t stream = nullptr, cudaEr
 }
 
 /// `output = epilogue(conv + bias)` on `device` with the kernel the launcher chooses: the direct kernel where the
-/// groups have few channels (`DirectConv2d::applies`: depthwise, or at most 16 channels a group), else the table's
-/// policy and split count for this problem, device and workspace.
+/// groups have few channels and its tile fits the device (`DirectConv2d::takes`: depthwise, or at most 16 channels a
+/// group), else the table's policy and split count for this problem, device and workspace.
 template <class Epilogue, class = std::enable_if_t<is_epilogue_v<Epilogue>>>
 Status conv2d(Conv2dArguments const& args, Epilogue const& epilogue, DeviceInfo const& device,
               cudaStream_t stream = nullptr, cudaError_t* cuda_error = nullptr) {
-  if (DirectConv2d::applies(args.problem)) {
+  if (DirectConv2d::takes(args.problem, device)) {
     return DirectConv2d::run(args, epilogue, device, stream, cuda_error);
   }
   // no workspace pointer, no workspace, whatever workspace_bytes says

@@ -61,6 +61,15 @@ public:
     return problem.groups > 1 && in_per_group <= kMax && out_per_group >= 1 && out_per_group <= kMax;
   }
 
+  /// Whether the default launcher sends `problem` to this path on `device`: it `applies`, and its tiling fits the
+  /// device (`choose_tiling` succeeds). Few-channel groups whose smallest tile does not (a large filter with large
+  /// strides or dilations, e.g. 16 -> 7 channels a group, 8x8, stride 4, dilation 3, past the H100's 227 KiB) go to
+  /// the implicit GEMM, whose tiles are fixed-size whatever the filter, stride and dilation.
+  static bool takes(Conv2dProblem const& problem, DeviceInfo const& device) {
+    detail::DirectTiling tiling_unused;
+    return applies(problem) && choose_tiling(problem, device, &tiling_unused) == Status::kSuccess;
+  }
+
   /// Every reason `run` would not launch, without CUDA calls: `check_arguments`, kErrorNotSupported where the
   /// problem's groups are not few-channel ones (`applies`), then `plan`'s reasons.
   static Status can_implement(Conv2dArguments const& args, DeviceInfo const& device) {
